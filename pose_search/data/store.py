@@ -1,0 +1,118 @@
+"""Reading and writing dataset directories: Lance tables plus ``manifest.json``.
+
+Writes are crash-safe and idempotent by key: :func:`append_rows` drops rows whose key is already
+stored and commits the rest in one Lance transaction, so a generator killed half-way leaves the
+previous version readable and a re-run neither duplicates nor loses rows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pose_search.data.schema import PAIR_SCHEMA, PAIRS_TABLE, POSE_SCHEMA, POSES_TABLE
+
+MANIFEST = "manifest.json"
+TABLE_KEYS = {POSES_TABLE: "id", PAIRS_TABLE: "pair_id"}
+TABLE_SCHEMAS = {POSES_TABLE: POSE_SCHEMA, PAIRS_TABLE: PAIR_SCHEMA}
+
+
+class DatasetError(ValueError):
+    """A dataset directory is missing, corrupt or of the wrong kind; the message names it."""
+
+
+def _lance():  # imported lazily: pylance is heavy
+    import lance
+
+    return lance
+
+
+def table_uri(root: str | Path, table: str) -> str:
+    return str(Path(root) / table)
+
+
+def table_exists(root: str | Path, table: str) -> bool:
+    return (Path(root) / table / "_versions").is_dir()
+
+
+def stored_keys(root: str | Path, table: str) -> set[str]:
+    """Keys (``id`` / ``pair_id``) already stored in ``root/table``; empty if it does not exist."""
+    if not table_exists(root, table):
+        return set()
+    key = TABLE_KEYS[table]
+    ds = open_table(root, table)
+    return set(ds.to_table(columns=[key]).column(key).to_pylist())
+
+
+def append_rows(root: str | Path, table: str, data: pa.Table) -> int:
+    """Append the rows of ``data`` whose key is not stored yet, in one commit. Returns the count."""
+    schema = TABLE_SCHEMAS[table]
+    if not data.schema.equals(schema):
+        raise DatasetError(f"{table}: rows do not match the schema (got {data.schema})")
+    key = TABLE_KEYS[table]
+    keys = data.column(key)
+    if len(set(keys.to_pylist())) != data.num_rows:
+        raise DatasetError(f"{table}: duplicate {key} values inside one batch")
+    existing = stored_keys(root, table)
+    if existing:
+        data = data.filter(pc.invert(pc.is_in(keys, value_set=pa.array(sorted(existing)))))
+    if data.num_rows == 0:
+        return 0
+    Path(root).mkdir(parents=True, exist_ok=True)
+    mode = "append" if table_exists(root, table) else "create"
+    _lance().write_dataset(data, table_uri(root, table), schema=schema, mode=mode)
+    return data.num_rows
+
+
+def open_table(root: str | Path, table: str) -> Any:
+    """Open ``root/table`` as a ``lance.LanceDataset`` with a clear error when it is not one."""
+    path = Path(root) / table
+    if not path.exists():
+        raise DatasetError(f"dataset table {str(path)!r} does not exist")
+    try:
+        return _lance().dataset(str(path))
+    except Exception as exc:  # lance raises OSError/ValueError/its own types for corrupt data
+        raise DatasetError(f"dataset table {str(path)!r} cannot be read: {exc}") from None
+
+
+def read_table(root: str | Path, table: str, columns: Sequence[str] | None = None) -> pa.Table:
+    """Read a whole table (or some columns) into Arrow."""
+    ds = open_table(root, table)
+    try:
+        return ds.to_table(columns=list(columns) if columns else None)
+    except Exception as exc:
+        raise DatasetError(f"dataset table {str(Path(root) / table)!r} cannot be read: {exc}") from None
+
+
+def write_json_atomic(path: str | Path, value: Any) -> None:
+    """Write JSON through a temporary file and a rename, so readers never see half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w") as fh:
+        json.dump(value, fh, indent=2, sort_keys=True)
+        fh.write("\n")
+    os.replace(tmp, path)
+
+
+def read_manifest(root: str | Path) -> dict[str, Any]:
+    """The dataset's manifest; a clear error when the directory is not a dataset."""
+    path = Path(root) / MANIFEST
+    if not Path(root).is_dir():
+        raise DatasetError(f"dataset directory {str(root)!r} does not exist")
+    if not path.is_file():
+        raise DatasetError(f"{str(root)!r} is not a pose-search dataset (no {MANIFEST})")
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DatasetError(f"{str(path)!r} is not valid JSON: {exc}") from None
+    if not isinstance(manifest, dict) or "kind" not in manifest:
+        raise DatasetError(f"{str(path)!r} has no 'kind' field")
+    return manifest

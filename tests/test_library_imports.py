@@ -1,0 +1,31 @@
+"""The library never imports ray, gradio, faiss or lancedb (DESIGN.md section 2)."""
+
+from __future__ import annotations
+
+import pkgutil
+import subprocess
+import sys
+
+import pose_search
+
+FORBIDDEN = ("ray", "gradio", "faiss", "lancedb")
+
+
+def test_library_does_not_import_the_application_stack():
+    modules = [m.name for m in pkgutil.walk_packages(pose_search.__path__, "pose_search.")
+               if not m.name.endswith("__main__")]
+    assert len(modules) > 10
+    code = (
+        "import importlib, sys\n"
+        f"for m in {modules!r}: importlib.import_module(m)\n"
+        f"bad = [m for m in {FORBIDDEN!r} if m in sys.modules]\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "", f"library imported {out.stdout.strip()}"
+
+
+def test_cli_help_runs():
+    out = subprocess.run([sys.executable, "-m", "pose_search", "--help"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "data" in out.stdout
