@@ -108,10 +108,18 @@ def global_rotations(pose: torch.Tensor) -> torch.Tensor:
 def yaw_of(rotmat: torch.Tensor) -> torch.Tensor:
     """Heading angle (rotation about +y) of root rotations ``(B, 3, 3)`` -> ``(B,)`` radians.
 
-    Uses the Euler decomposition R = Ry(yaw) . Rx . Rz, the y-up analogue of the z-up
-    R = Rz . Ry . Rx heading removal used for AMASS.
+    The heading is the direction of ``h = f_h - (f . up) u_h``, where ``f`` and ``u`` are the
+    body's forward (+z) and up (+y) axes and ``_h`` their horizontal parts. For upright bodies
+    this is where the body faces (the Euler yaw of ``R = Ry(yaw) Rx Rz``, as PoseScript uses,
+    z-up there); for bodies lying on the back or front, where the facing direction is vertical
+    and the Euler yaw undefined, it is the head-to-feet direction, so lying poses get a heading
+    too. ``h`` turns with any rotation about +y (``yaw_of(Ry(a) R) = yaw_of(R) + a``) and only
+    vanishes for upside-down bodies.
     """
-    return torch.atan2(rotmat[:, 0, 2], rotmat[:, 2, 2])
+    f, u = rotmat[:, :, 2], rotmat[:, :, 1]
+    s = f[:, UP_AXIS : UP_AXIS + 1]
+    h = f - s * u
+    return torch.atan2(h[:, 0], h[:, 2])
 
 
 def rot_y(angle: torch.Tensor) -> torch.Tensor:

@@ -65,3 +65,15 @@ def test_zup_standing_pose_becomes_upright():
     p[0, 0] = torch.tensor([math.pi / 2, 0.0, 0.0])  # how AMASS stands a body up in a z-up world
     j = forward_kinematics(zup_to_yup(p))[0]
     assert j[joint_index("head"), 1] > 0.5
+
+
+@pytest.mark.parametrize("pitch", [-math.pi / 2, -1.2, 0.0, 0.7, math.pi / 2])
+def test_heading_is_defined_for_lying_and_upright_bodies(pitch):
+    # the same body (tilted by `pitch` about x, i.e. up to lying on the back or front) under
+    # different headings normalises to one orientation
+    tilt = roma.rotvec_to_rotmat(torch.tensor([[pitch, 0.0, 0.3]]))
+    yaws = torch.tensor([-2.5, -0.4, 0.0, 1.1, 3.0])
+    turned = rot_y(yaws) @ tilt
+    norm = rot_y(-yaw_of(turned)) @ turned
+    assert torch.allclose(norm, norm[:1].expand_as(norm), atol=1e-5)
+    assert torch.allclose(yaw_of(turned) - yaw_of(tilt), torch.remainder(yaws + math.pi, 2 * math.pi) - math.pi, atol=1e-5)

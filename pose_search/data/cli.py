@@ -1,0 +1,66 @@
+"""`pose-search data ...`: generate synthetic datasets, draw contact sheets."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from pose_search.data.generate import KINDS, GenerateConfig, default_workers
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    g = sub.add_parser("generate", help="generate a synthetic script or fix dataset")
+    g.add_argument("--kind", choices=KINDS, default="script")
+    g.add_argument("--size", type=int, required=True, help="number of poses (fix: size of the pose pool)")
+    g.add_argument("--out", required=True, help="dataset directory (re-run with it to resume)")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--workers", type=int, default=None, help="processes (default: CPU count)")
+    g.add_argument("--val-fraction", type=float, default=0.1)
+    g.add_argument("--image-format", choices=("jpeg", "png"), default="jpeg")
+    s = sub.add_parser("show", help="contact sheet of samples with their captions (PNG)")
+    s.add_argument("dir", help="dataset directory")
+    s.add_argument("--out", required=True, help="PNG file to write")
+    s.add_argument("-n", type=int, default=12, help="number of samples")
+    s.add_argument("--seed", type=int, default=0)
+    i = sub.add_parser("info", help="print a dataset's manifest")
+    i.add_argument("dir")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.data_command == "generate":
+        return _generate(args)
+    if args.data_command == "show":
+        from pose_search.data.show import contact_sheet
+
+        path = contact_sheet(args.dir, args.out, n=args.n, seed=args.seed)
+        print(f"wrote {path}")
+        return 0
+    from pose_search.data.store import read_manifest
+
+    print(json.dumps(read_manifest(args.dir), indent=2))
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from pose_search.data.generate import run as generate
+
+    cfg = GenerateConfig(kind=args.kind, size=args.size, seed=args.seed,
+                         val_fraction=args.val_fraction, image_format=args.image_format)
+    cfg.check()
+    bar = tqdm(total=args.size, unit="pose", desc=f"generate {args.kind}")
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    manifest = generate(args.out, cfg, workers=args.workers or default_workers(), progress=progress)
+    bar.close()
+    counts = manifest["counts"]
+    print(f"{args.out}: {counts.get('poses', 0)} poses"
+          + (f", {counts['pairs']} pairs" if "pairs" in counts else "")
+          + f" in {manifest.get('seconds', 0):.1f} s")
+    return 0

@@ -1,0 +1,380 @@
+"""Loaders of real datasets, tested on tiny files written in the real on-disk layouts."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+import roma
+import torch
+from PIL import Image
+
+from pose_search.body.convention import global_rotations
+from pose_search.data.loaders import (
+    LoaderError,
+    UnsafePickleError,
+    crops,
+    load_dataset,
+    safe_load_pickle,
+    split_rows,
+)
+from pose_search.data.schema import pair_rows_to_table, pose_rows_to_table
+
+torch.set_num_threads(1)
+
+# rest joints of a rough neutral body in the canonical frame (+y up, faces +z, +x = body's left)
+REST = np.array([
+    [0, 0, 0], [0.06, -0.09, 0], [-0.06, -0.09, 0], [0, 0.1, 0], [0.1, -0.45, 0], [-0.1, -0.45, 0],
+    [0, 0.25, 0], [0.1, -0.85, 0], [-0.1, -0.85, 0], [0, 0.3, 0], [0.1, -0.9, 0.1], [-0.1, -0.9, 0.1],
+    [0, 0.5, 0], [0.07, 0.45, 0], [-0.07, 0.45, 0], [0, 0.6, 0.02], [0.17, 0.45, 0], [-0.17, 0.45, 0],
+    [0.45, 0.45, 0], [-0.45, 0.45, 0], [0.7, 0.45, 0], [-0.7, 0.45, 0]], dtype=np.float32)
+PARENTS = (-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19)
+
+
+def fk(poses: np.ndarray) -> np.ndarray:
+    """Test skeleton: (B, 22, 3) axis-angle -> (B, 22, 3) joints, pelvis at the origin."""
+    rots = global_rotations(torch.as_tensor(poses, dtype=torch.float32)).numpy()
+    out = np.zeros(poses.shape, np.float32)
+    for j in range(1, 22):
+        p = PARENTS[j]
+        out[:, j] = out[:, p] + np.einsum("bij,j->bi", rots[:, p], REST[j] - REST[p])
+    return out
+
+
+def rotvec(m: np.ndarray) -> np.ndarray:
+    return roma.rotmat_to_rotvec(torch.as_tensor(m, dtype=torch.float64)).numpy()
+
+
+def rot(axis: str, a: float) -> np.ndarray:
+    c, s = math.cos(a), math.sin(a)
+    return {"x": np.array([[1, 0, 0], [0, c, -s], [0, s, c]]),
+            "y": np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]]),
+            "z": np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])}[axis]
+
+
+def png_bytes(pose: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (192, 256), (int(abs(pose[0, 0]) * 50) % 255, 0, 0)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def captions(pose: np.ndarray) -> list[str]:
+    return ["a person standing"]
+
+
+def root_mat(row: dict) -> np.ndarray:
+    return roma.rotvec_to_rotmat(torch.as_tensor(np.asarray(row["pose"][:3], dtype=np.float64))).numpy()
+
+
+# ----------------------------------------------------------------------------- AMASS / PoseScript / PoseFix
+def amass_poses(yaws: list[float], lean: float = 0.0, dim: int = 156) -> np.ndarray:
+    """Standing z-up AMASS frames (heading ``yaws``), body leaning ``lean`` rad forward."""
+    out = np.zeros((len(yaws), dim))
+    for t, yaw in enumerate(yaws):
+        out[t, :3] = rotvec(rot("z", yaw) @ rot("x", math.pi / 2) @ rot("x", lean))
+        out[t, 3 * 4] = 0.2  # bend the left knee a bit
+    return out
+
+
+def write_amass(root: Path, rel: str, poses: np.ndarray, smplx: bool = False) -> Path:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if smplx:
+        np.savez(path, poses=poses, trans=np.zeros((len(poses), 3)), betas=np.zeros(16),
+                 mocap_frame_rate=np.array(120.0), gender=np.array("neutral"), surface_model_type=np.array("smplx"))
+    else:
+        np.savez(path, poses=poses, trans=np.zeros((len(poses), 3)), betas=np.ones(16) * 0.1,
+                 mocap_framerate=np.array(120.0), gender=np.array("female"))
+    return path
+
+
+@pytest.fixture
+def posescript(tmp_path: Path) -> tuple[Path, Path]:
+    amass = tmp_path / "amass"
+    write_amass(amass, "CMU/01/01_01_poses.npz", amass_poses([0.0, 0.3, 0.8, 1.5, 2.5]))
+    write_amass(amass, "BMLmovi/S1/S1_poses.npz", amass_poses([-2.0, 1.0], lean=0.3, dim=165), smplx=True)
+    ps = tmp_path / "posescript"
+    ps.mkdir()
+    ids = {"0": ["CMU", "01/01_01_poses.npz", 1], "1": ["CMU", "CMU/01/01_01_poses.npz", 2],
+           "2": ["BMLmovi", "BMLmovi/S1/S1_poses.npz", 0], "3": ["BMLmovi", "S1/S1_poses.npz", 1],
+           "4": ["CMU", "CMU/01/01_01_poses.npz", 4]}
+    (ps / "ids_2_dataset_sequence_and_frame_index_100k.json").write_text(json.dumps(ids))
+    (ps / "train_ids_100k.json").write_text(json.dumps([0, 1, 2]))
+    (ps / "val_ids_100k.json").write_text(json.dumps([3]))
+    (ps / "test_ids_100k.json").write_text(json.dumps([4]))
+    (ps / "posescript_human_6293.json").write_text(json.dumps({"0": "human text zero", "3": "human three"}))
+    (ps / "posescript_auto_100k.json").write_text(json.dumps(
+        {"0": ["auto 0a", "auto 0b"], "1": ["auto 1"], "2": ["auto 2"], "3": ["auto 3"]}))
+    return ps, amass
+
+
+def test_posescript_rows_canonical_and_captioned(posescript: tuple[Path, Path]) -> None:
+    ps, amass = posescript
+    rows = list(load_dataset("posescript", ps, amass, render_fn=png_bytes, joints_fn=fk))
+    table = pose_rows_to_table(rows)
+    assert table.column("id").to_pylist() == ["posescript:0", "posescript:1", "posescript:2", "posescript:3"]
+    by_id = {r["id"]: r for r in rows}
+    assert by_id["posescript:0"]["captions"] == ["human text zero", "auto 0a", "auto 0b"]
+    assert by_id["posescript:3"]["split"] == "val" and by_id["posescript:3"]["captions"][0] == "human three"
+    for r in rows:  # upright, heading removed
+        joints = np.asarray(r["joints"]).reshape(22, 3)
+        assert joints[15, 1] > joints[0, 1] + 0.4 and abs(joints[0]).max() < 1e-6
+        assert abs(math.atan2(root_mat(r)[0, 2], root_mat(r)[2, 2])) < 1e-4
+    for pid in ("posescript:0", "posescript:1"):  # different AMASS headings, same canonical root
+        np.testing.assert_allclose(root_mat(by_id[pid]), np.eye(3), atol=1e-4)
+    lean = root_mat(by_id["posescript:2"])  # forward lean about x survives
+    np.testing.assert_allclose(lean, rot("x", 0.3), atol=1e-4)
+    meta = json.loads(by_id["posescript:2"]["meta"])
+    assert meta["model"] == "smplx" and meta["frame"] == 0
+
+
+def test_posefix_pairs_and_in_sequence_yaw(posescript: tuple[Path, Path]) -> None:
+    ps, amass = posescript
+    pf = ps.parent / "posefix"
+    pf.mkdir()
+    (pf / "pair_id_2_pose_ids.json").write_text(json.dumps([[0, 1], [2, 3], [1, 2], [3, 4]]))
+    (pf / "train_out_sequence_pair_ids.json").write_text(json.dumps([2]))
+    (pf / "val_in_sequence_pair_ids.json").write_text(json.dumps([1]))
+    for name in ("val_out", "test_in", "test_out"):
+        (pf / f"{name}_sequence_pair_ids.json").write_text("[]")
+    (pf / "train_in_sequence_pair_ids.json").write_text(json.dumps([0, 3]))
+    (pf / "posefix_human_6157.json").write_text(json.dumps({"0": "turn right and bend"}))
+    (pf / "posefix_auto_135305.json").write_text(json.dumps({"0": ["a0"], "1": ["a1"], "2": ["a2"], "3": ["a3"]}))
+    rows = list(load_dataset("posefix", pf, amass, render_fn=png_bytes, posescript_dir=ps, joints_fn=fk))
+    pose_rows, pair_rows = split_rows(rows)
+    poses_t, pairs_t = pose_rows_to_table(pose_rows), pair_rows_to_table(pair_rows)
+    ids = set(poses_t.column("id").to_pylist())
+    # pair 3 uses pose 4, which has no caption -> skipped; the others reference existing rows
+    assert pairs_t.column("pair_id").to_pylist() == ["posefix:0", "posefix:2", "posefix:1"]
+    for r in pair_rows:
+        assert r["a_id"] in ids and r["b_id"] in ids
+    p0 = next(r for r in pair_rows if r["pair_id"] == "posefix:0")
+    assert p0["b_id"] == "posefix:1~yaw-of:0" and p0["instructions"][0] == "turn right and bend"
+    by_id = {r["id"]: r for r in pose_rows}
+    # B (AMASS yaw 0.8) keeps its turn relative to A (yaw 0.3); standalone B has none
+    np.testing.assert_allclose(root_mat(by_id["posefix:1~yaw-of:0"]), rot("y", 0.5), atol=1e-4)
+    np.testing.assert_allclose(root_mat(by_id["posefix:1"]), np.eye(3), atol=1e-4)
+    assert by_id["posefix:3~yaw-of:2"]["split"] == "val"
+    # with a placeholder caption pose 4 gets a row and pair 3 is kept
+    rows = list(load_dataset("posefix", pf, amass, render_fn=png_bytes, posescript_dir=ps, joints_fn=fk,
+                             missing_caption="unknown pose"))
+    assert "posefix:3" in [r.get("pair_id") for r in rows]
+
+
+def test_amass_walk_and_bad_inputs(tmp_path: Path) -> None:
+    root = tmp_path / "amass"
+    write_amass(root, "CMU/01/a_poses.npz", amass_poses([0.1] * 7))
+    np.savez(root / "CMU" / "shape.npz", betas=np.zeros(16))
+    rows = list(load_dataset("amass", root, caption_fn=captions, render_fn=png_bytes, stride=3, joints_fn=fk))
+    assert [r["id"] for r in rows] == ["amass:CMU/01/a_poses.npz:0", "amass:CMU/01/a_poses.npz:3",
+                                       "amass:CMU/01/a_poses.npz:6"]
+    pose_rows_to_table(rows)
+    # corrupt npz
+    (root / "CMU" / "b_poses.npz").write_bytes(b"not a zip at all")
+    with pytest.raises(LoaderError, match=r"b_poses\.npz.*corrupt"):
+        list(load_dataset("amass", root, caption_fn=captions, render_fn=png_bytes, joints_fn=fk))
+    (root / "CMU" / "b_poses.npz").unlink()
+    # wrong-shape poses
+    write_amass(root, "CMU/c_poses.npz", np.zeros((4, 60)))
+    with pytest.raises(LoaderError, match=r"c_poses\.npz.*'poses'.*\(4, 60\)"):
+        list(load_dataset("amass", root, caption_fn=captions, render_fn=png_bytes, joints_fn=fk))
+    # NaN
+    bad = amass_poses([0.0, 0.0])
+    bad[1, 5] = np.nan
+    write_amass(root, "CMU/c_poses.npz", bad)
+    with pytest.raises(LoaderError, match=r"c_poses\.npz.*'poses'.*NaN"):
+        list(load_dataset("amass", root, caption_fn=captions, render_fn=png_bytes, joints_fn=fk))
+
+
+def test_posescript_missing_sequence_and_files(posescript: tuple[Path, Path]) -> None:
+    ps, amass = posescript
+    (amass / "CMU" / "01" / "01_01_poses.npz").unlink()
+    with pytest.raises(LoaderError, match=r"ids_2_dataset.*pose 0.*01_01_poses\.npz"):
+        list(load_dataset("posescript", ps, amass, render_fn=png_bytes, joints_fn=fk))
+    with pytest.raises(LoaderError, match=r"ids_2_dataset_sequence_and_frame_index_20k\.json.*not found"):
+        list(load_dataset("posescript", ps, amass, render_fn=png_bytes, version="20k"))
+    with pytest.raises(ValueError, match="unknown dataset kind"):
+        load_dataset("h36m", ps)
+
+
+# ----------------------------------------------------------------------------- crops
+def test_crop_math() -> None:
+    box = crops.enlarge_box(np.array([100.0, 100.0, 130.0, 140.0]), 1.1, 1280, 720)
+    np.testing.assert_allclose(box, [97.5, 97.5, 132.5, 142.5])  # diag 50 -> 2.5 px per side
+    np.testing.assert_allclose(crops.enlarge_box(np.array([0, 0, 30, 40]), 1.1, 1280, 720)[:2], [0, 0])
+    assert crops.overlap_ratio(np.array([0, 0, 10, 10]), np.array([5, 0, 20, 10])) == pytest.approx(0.5)
+    wide = crops.pad_to_aspect(Image.new("RGB", (300, 100), (255, 0, 0)))
+    assert wide.size == (300, 400) and wide.getpixel((150, 10)) == (0, 0, 0)
+    img = Image.new("RGB", (640, 480), (0, 0, 255))
+    img.paste((255, 0, 0), (200, 100, 300, 400))
+    out = crops.crop_person(img, np.array([200, 100, 300, 400]))
+    assert out.size == (192, 256)
+    assert out.getpixel((96, 128))[0] > 200 and out.getpixel((2, 128)) == (0, 0, 0)
+
+
+# ----------------------------------------------------------------------------- BEDLAM
+def kps_in_box(box: tuple[float, float, float, float], n_out: int = 0) -> np.ndarray:
+    """127 keypoints (x, y, conf) spread over ``box``; the first ``n_out`` pushed off-frame."""
+    rng = np.random.default_rng(0)
+    x0, y0, x1, y1 = box
+    k = np.stack([rng.uniform(x0, x1, 127), rng.uniform(y0, y1, 127), np.ones(127)], 1)
+    k[:4, :2] = [[x0, y0], [x1, y1], [x0, y1], [x1, y0]]
+    k[:n_out, 0] = -50.0
+    return k
+
+
+def write_bedlam(tmp_path: Path, scene: str, people: list[tuple[tuple, float, int]], size: tuple[int, int],
+                 yaws: list[float]) -> tuple[Path, Path]:
+    labels, images = tmp_path / "bedlam_labels" / "training", tmp_path / "bedlam_images" / "training"
+    labels.mkdir(parents=True, exist_ok=True)
+    n = len(people)
+    pose = np.zeros((n, 165))
+    for i, yaw in enumerate(yaws):
+        pose[i, :3] = rotvec(rot("y", yaw))
+    np.savez(labels / f"{scene}.npz", imgname=np.array(["seq_000000/seq_000000_0000.png"] * n),
+             center=np.zeros((n, 2)), scale=np.ones(n), pose_world=pose, shape=np.ones((n, 11)) * 0.5,
+             trans_cam=np.array([[0, 0, z] for _, z, _ in people], float), cam_int=np.tile(np.eye(3), (n, 1, 1)),
+             gtkps=np.stack([kps_in_box(b, k) for b, _, k in people]))
+    img_dir = images / scene / "png" / "seq_000000"
+    img_dir.mkdir(parents=True, exist_ok=True)
+    img = Image.new("RGB", size, (0, 0, 255))
+    b = people[0][0]
+    img.paste((255, 0, 0), tuple(int(v) for v in b))
+    if "closeup" in scene:  # stored rotated (landscape): rotate back 90° counter-clockwise
+        img = img.transpose(Image.Transpose.ROTATE_90)
+    img.save(img_dir / "seq_000000_0000.png")
+    return labels, images
+
+
+def test_bedlam_filters_and_crops(tmp_path: Path) -> None:
+    people = [((300, 100, 500, 600), 3.0, 0),   # kept
+              ((350, 150, 520, 650), 5.0, 0),   # behind person 0, mostly covered -> overlap30
+              ((900, 300, 960, 400), 8.0, 0),   # small -> res224
+              ((700, 100, 1000, 650), 4.0, 12),  # 12 body joints off-frame -> j16
+              ((1000, 50, 1250, 700), 2.0, 0)]  # in front, no overlap -> kept
+    labels, images = write_bedlam(tmp_path, "20221010_3_1000_batch01hand_6fps", people, (1280, 720),
+                                  [0.0, 0.5, 1.0, 1.5, 2.0])
+    rows = list(load_dataset("bedlam", labels, images, caption_fn=captions, joints_fn=fk))
+    assert [r["id"] for r in rows] == ["bedlam:20221010_3_1000_batch01hand_6fps:0",
+                                       "bedlam:20221010_3_1000_batch01hand_6fps:4"]
+    table = pose_rows_to_table(rows)
+    assert set(table.column("split").to_pylist()) == {"train"}
+    crop = Image.open(io.BytesIO(rows[0]["image"]))
+    assert crop.size == (192, 256) and crop.getpixel((96, 128))[0] > 200
+    np.testing.assert_allclose(root_mat(rows[1]), np.eye(3), atol=1e-4)  # yaw 2.0 removed
+    assert len(rows[0]["shape"]) == 10 and json.loads(rows[0]["meta"])["extra_betas"] == [0.5]
+    # filters off: everybody with >= 2 in-frame points is kept
+    rows = list(load_dataset("bedlam", labels, images, caption_fn=captions, joints_fn=fk, max_overlap=None,
+                             min_joints_in_frame=0, min_box_size=0))
+    assert len(rows) == 5
+
+
+def test_bedlam_closeup_and_bad_labels(tmp_path: Path) -> None:
+    labels, images = write_bedlam(tmp_path, "20221019_3-8_250_highbmihand_closeup_6fps",
+                                  [((100, 200, 600, 1200), 2.0, 0)], (720, 1280), [0.3])
+    rows = list(load_dataset("bedlam", labels, images, caption_fn=captions, joints_fn=fk))
+    crop = Image.open(io.BytesIO(rows[0]["image"]))
+    assert crop.size == (192, 256) and crop.getpixel((96, 128))[0] > 200
+    path = labels / "20221019_3-8_250_highbmihand_closeup_6fps.npz"
+    data = dict(np.load(path))
+    data["pose_world"] = data["pose_world"][:, :100]
+    np.savez(path, **data)
+    with pytest.raises(LoaderError, match=r"closeup_6fps\.npz.*'pose_world'"):
+        list(load_dataset("bedlam", labels, images, caption_fn=captions, joints_fn=fk))
+
+
+# ----------------------------------------------------------------------------- 3DPW
+def write_3dpw(root: Path, yaws: list[float], valid_last: bool = False) -> Path:
+    t_len = 3
+    poses = np.zeros((2, t_len, 72))
+    for t in range(t_len):
+        for p in range(2):  # OpenCV camera frame: upright person facing the camera = Rx(pi)
+            poses[p, t, :3] = rotvec(rot("x", math.pi) @ rot("y", yaws[t]))
+    joints = np.zeros((2, t_len, 24, 3))
+    ys = np.linspace(-0.9, 0.8, 24)
+    joints[0, :, :, 1], joints[0, :, :, 2] = ys, 4.0
+    joints[1, :, :, 0], joints[1, :, :, 1], joints[1, :, :, 2] = 5.0, ys, 4.0  # far right: off-frame
+    seq = {"sequence": "courtyard_basketball_00", "genders": ["m", "f"], "img_frame_ids": np.arange(t_len),
+           "cam_poses": np.tile(np.eye(4), (t_len, 1, 1)),
+           "cam_intrinsics": np.array([[1000.0, 0, 540], [0, 1000.0, 960], [0, 0, 1]]),
+           "poses": list(poses), "trans": list(np.zeros((2, t_len, 3))), "betas": list(np.zeros((2, 10))),
+           "jointPositions": list(joints.reshape(2, t_len, 72)), "poses2d": list(np.zeros((2, t_len, 3, 18))),
+           "campose_valid": [np.array([1, 1, 0 if valid_last else 1]), np.ones(t_len)]}
+    (root / "sequenceFiles" / "test").mkdir(parents=True, exist_ok=True)
+    path = root / "sequenceFiles" / "test" / "courtyard_basketball_00.pkl"
+    with path.open("wb") as fh:
+        pickle.dump(seq, fh, protocol=2)
+    img_dir = root / "imageFiles" / "courtyard_basketball_00"
+    img_dir.mkdir(parents=True, exist_ok=True)
+    for t in range(t_len):
+        Image.new("RGB", (1080, 1920), (0, 255, 0)).save(img_dir / f"image_{t:05d}.jpg")
+    return path
+
+
+def test_3dpw_rows(tmp_path: Path) -> None:
+    write_3dpw(tmp_path, [0.0, 0.4, -1.0], valid_last=True)
+    rows = list(load_dataset("3dpw", tmp_path, caption_fn=captions, joints_fn=fk))
+    # person 1 is off-frame (j16), frame 2 of person 0 has an invalid camera pose
+    assert [r["id"] for r in rows] == ["3dpw:courtyard_basketball_00:0:0", "3dpw:courtyard_basketball_00:0:1"]
+    pose_rows_to_table(rows)
+    for r in rows:
+        np.testing.assert_allclose(root_mat(r), np.eye(3), atol=1e-4)
+        joints = np.asarray(r["joints"]).reshape(22, 3)
+        assert joints[15, 1] > joints[0, 1] + 0.4
+        assert Image.open(io.BytesIO(r["image"])).size == (192, 256)
+        assert r["split"] == "test"
+    (tmp_path / "imageFiles" / "courtyard_basketball_00" / "image_00001.jpg").unlink()
+    with pytest.raises(LoaderError, match=r"image_00001\.jpg.*not found"):
+        list(load_dataset("3dpw", tmp_path, caption_fn=captions, joints_fn=fk))
+
+
+class _Evil:
+    def __reduce__(self):  # noqa: ANN204
+        return (os.system, ("echo pwned",))
+
+
+def test_safe_pickle_refuses_code(tmp_path: Path) -> None:
+    path = write_3dpw(tmp_path, [0.0, 0.0, 0.0])
+    data = safe_load_pickle(path)
+    assert data["sequence"] == "courtyard_basketball_00" and data["poses"][0].shape == (3, 72)
+    evil = tmp_path / "sequenceFiles" / "test" / "evil.pkl"
+    evil.write_bytes(pickle.dumps({"poses": _Evil()}))
+    with pytest.raises(UnsafePickleError, match=r"evil\.pkl.*refusing.*system"):
+        safe_load_pickle(evil)
+    with pytest.raises(UnsafePickleError, match=r"evil\.pkl"):
+        list(load_dataset("3dpw", tmp_path, caption_fn=captions, joints_fn=fk))
+    with pytest.raises(FileNotFoundError, match=r"nope\.pkl"):
+        safe_load_pickle(tmp_path / "nope.pkl")
+    evil.unlink()
+    seq = safe_load_pickle(path)
+    del seq["jointPositions"]
+    path.write_bytes(pickle.dumps(seq, protocol=5))  # protocol 5 numpy pickles load too
+    with pytest.raises(LoaderError, match=r"courtyard_basketball_00\.pkl.*'jointPositions'"):
+        list(load_dataset("3dpw", tmp_path, caption_fn=captions, joints_fn=fk))
+
+
+def test_bedlam_select_people_reasons() -> None:
+    from pose_search.data.loaders.bedlam import select_people
+
+    boxes = [np.array([300.0, 100, 500, 600]), np.array([350.0, 150, 520, 650]),
+             np.array([900.0, 300, 960, 400]), None, np.array([310.0, 110, 490, 590])]
+    out = select_people(boxes, np.array([3.0, 5.0, 8.0, 4.0, 2.5]), np.array([22, 22, 22, 3, 22]),
+                        (1280, 720))
+    # person 0 is behind person 4 (which covers > 30% of it), 1 behind 0, 2 small, 3 off-frame
+    assert [r for _, r in out] == ["overlap30", "overlap30", "res224", "j16", None]
+    with pytest.raises(LoaderError, match="trans_cam"):
+        select_people(boxes, None, np.full(5, 22), (1280, 720))
+
+
+def test_default_joints_fn_is_the_skeleton(posescript: tuple[Path, Path]) -> None:
+    pytest.importorskip("pose_search.body.skeleton")
+    ps, amass = posescript
+    rows = list(load_dataset("posescript", ps, amass, render_fn=png_bytes, splits=("val",)))
+    joints = np.asarray(rows[0]["joints"]).reshape(22, 3)
+    assert joints[15, 1] > joints[0, 1] + 0.3 and abs(joints[0]).max() < 1e-6
