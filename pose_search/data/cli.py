@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from pose_search.data.convert import SOURCES
 from pose_search.data.generate import KINDS, GenerateConfig, default_workers
 
 
@@ -23,6 +24,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     s.add_argument("--out", required=True, help="PNG file to write")
     s.add_argument("-n", type=int, default=12, help="number of samples")
     s.add_argument("--seed", type=int, default=0)
+    c = sub.add_parser("convert", help="convert a real dataset (BEDLAM, AMASS, PoseScript, PoseFix, 3DPW)")
+    c.add_argument("source", choices=SOURCES)
+    c.add_argument("root", help="the dataset's folder (BEDLAM: scene npz file or folder)")
+    c.add_argument("--out", required=True, help="new dataset directory")
+    c.add_argument("--amass-root", help="AMASS folder (posescript, posefix)")
+    c.add_argument("--image-root", help="BEDLAM image folder (default: ROOT)")
+    c.add_argument("--stride", type=int, help="keep every N-th frame (amass, 3dpw)")
+    c.add_argument("--seed", type=int, default=0, help="seed of captions and renders made for the source")
     i = sub.add_parser("info", help="print a dataset's manifest")
     i.add_argument("dir")
 
@@ -36,6 +45,8 @@ def run(args: argparse.Namespace) -> int:
         path = contact_sheet(args.dir, args.out, n=args.n, seed=args.seed)
         print(f"wrote {path}")
         return 0
+    if args.data_command == "convert":
+        return _convert(args)
     from pose_search.data.store import read_manifest
 
     print(json.dumps(read_manifest(args.dir), indent=2))
@@ -63,4 +74,14 @@ def _generate(args: argparse.Namespace) -> int:
     print(f"{args.out}: {counts.get('poses', 0)} poses"
           + (f", {counts['pairs']} pairs" if "pairs" in counts else "")
           + f" in {manifest.get('seconds', 0):.1f} s")
+    return 0
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from pose_search.data.convert import convert
+
+    options = {k: v for k, v in (("amass_root", args.amass_root), ("image_root", args.image_root),
+                                 ("stride", args.stride)) if v is not None}
+    manifest = convert(args.source, args.root, args.out, seed=args.seed, **options)
+    print(f"{args.out}: {json.dumps(manifest['counts'])}")
     return 0

@@ -153,10 +153,12 @@ _WORKER: dict[str, Any] = {}
 def _worker_init(topology: str) -> None:
     torch.set_num_threads(1)
     from pose_search.body.anny_backend import AnnyBody
+    from pose_search.body.parts import anny_part_borders
 
     body = AnnyBody(topology=topology)
     _WORKER["body"] = body
     _WORKER["parts"] = body.vertex_parts()
+    _WORKER["borders"] = anny_part_borders(body.model)  # straight sleeve and trouser ends
 
 
 def sample_phenotypes(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -200,7 +202,8 @@ def build_chunk(task: tuple[GenerateConfig, int, PosePlan]) -> list[dict[str, An
     rows = []
     for i in range(n):
         settings = sample_render_settings(rng)
-        image = render_person(out.vertices[i].numpy(), body.faces.numpy(), parts, settings)
+        image = render_person(out.vertices[i].numpy(), body.faces.numpy(), parts, settings,
+                              _WORKER["borders"])
         meta = {"render": _jsonable(settings), "sequence": int(plan.sequence[i]),
                 "time": float(plan.times[i]), "turn_deg": float(np.degrees(plan.turn[i]))}
         rows.append(

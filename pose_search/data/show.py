@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pose_search.data.schema import POSES_TABLE
-from pose_search.data.store import open_table, read_manifest
+from pose_search.data.schema import PAIRS_TABLE, POSES_TABLE
+from pose_search.data.store import open_table, read_manifest, table_exists
 
 
 def load_image(image: bytes | None, path: str | None) -> np.ndarray:
@@ -30,7 +30,8 @@ def contact_sheet(root: str | Path, out: str | Path, n: int = 12, seed: int = 0,
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    read_manifest(root)
+    if read_manifest(root).get("kind") == "fix" and table_exists(root, PAIRS_TABLE):
+        return pairs_sheet(root, out, n=n, seed=seed)
     ds = open_table(root, POSES_TABLE)
     total = ds.count_rows()
     if total == 0:
@@ -51,6 +52,46 @@ def contact_sheet(root: str | Path, out: str | Path, n: int = 12, seed: int = 0,
         tx.set_axis_off()
         text = "\n".join(textwrap.fill(f"{i + 1}. {cap}", 105) for i, cap in enumerate(row["captions"]))
         tx.text(0.0, 1.0, text, va="top", ha="left", fontsize=6.2, transform=tx.transAxes)
+    fig.subplots_adjust(left=0.01, right=0.99, top=0.98, bottom=0.01)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    plt.close(fig)
+    return out
+
+
+def pairs_sheet(root: str | Path, out: str | Path, n: int = 8, seed: int = 0) -> Path:
+    """Draw ``n`` random pairs of a ``fix`` dataset: image A, image B and the instructions A -> B."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pyarrow.compute as pc
+
+    pairs = open_table(root, PAIRS_TABLE)
+    total = pairs.count_rows()
+    if total == 0:
+        raise ValueError(f"dataset {str(root)!r} has no pairs")
+    rng = np.random.default_rng(seed)
+    chosen = pairs.take(np.sort(rng.choice(total, size=min(n, total), replace=False)).tolist()).to_pylist()
+    ids = sorted({p["a_id"] for p in chosen} | {p["b_id"] for p in chosen})
+    poses = open_table(root, POSES_TABLE).to_table(
+        columns=["id", "image", "image_path"], filter=pc.field("id").isin(ids)
+    ).to_pylist()
+    images = {r["id"]: load_image(r["image"], r["image_path"]) for r in poses}
+    fig = plt.figure(figsize=(14.0, len(chosen) * 3.2), dpi=90)
+    grid = fig.add_gridspec(len(chosen), 3, width_ratios=[1.0, 1.0, 4.2], wspace=0.04, hspace=0.15)
+    for k, pair in enumerate(chosen):
+        for c, key in enumerate(("a_id", "b_id")):
+            ax = fig.add_subplot(grid[k, c])
+            ax.imshow(images[pair[key]])
+            ax.set_axis_off()
+            ax.set_title(f"{'A' if c == 0 else 'B'}: {pair[key]}", fontsize=7)
+        tx = fig.add_subplot(grid[k, 2])
+        tx.set_axis_off()
+        text = "\n".join(textwrap.fill(f"{i + 1}. {t}", 120) for i, t in enumerate(pair["instructions"]))
+        tx.text(0.0, 1.0, f"[{pair['kind']}-sequence] A -> B\n{text}", va="top", ha="left", fontsize=6.5,
+                transform=tx.transAxes)
     fig.subplots_adjust(left=0.01, right=0.99, top=0.98, bottom=0.01)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

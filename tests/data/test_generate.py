@@ -88,6 +88,10 @@ def test_fix_dataset_has_pairs_over_its_poses(tmp_path):
         assert p["a_id"] in poses and p["b_id"] in poses and p["a_id"] != p["b_id"]
         assert p["kind"] in ("in", "out") and len(p["instructions"]) >= 1
     assert {p["kind"] for p in pairs} == {"in", "out"}
+    from pose_search.data.show import contact_sheet
+
+    sheet = contact_sheet(tmp_path, tmp_path / "pairs.png", n=3)
+    assert Image.open(sheet).size[0] > 800
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
