@@ -17,6 +17,7 @@ from collections.abc import Sequence
 COMMANDS: dict[str, tuple[str, str]] = {
     "data": ("pose_search.data.cli", "generate, inspect and convert datasets"),
     "body": ("pose_search.body.cli", "body models: build the anny cache, export a mesh"),
+    "train": ("training.cli", "train an encoder, the core or the Aligner with Ray Train"),
 }
 
 

@@ -1,0 +1,253 @@
+"""One Ray Train driver for every trainable model.
+
+A *task* (see :mod:`training.tasks`) knows its model, data, loss and validation metric; this
+driver knows Ray: it runs ``train_loop_per_worker`` under a ``TorchTrainer`` with
+``ScalingConfig(num_workers, use_gpu)``, DDP, a checkpoint every epoch, ``FailureConfig``, a
+JSONL metric log with a PNG curve, and the best checkpoint by the task's validation score.
+
+Resuming: each epoch's state (weights, optimiser, epoch, best score) is reported to Ray as a
+checkpoint under ``RUN/ray``. A restarted worker continues from ``ray.train.get_checkpoint()``;
+a new ``fit`` on the same run directory continues from the newest complete checkpoint found
+there. Data order and dropout are seeded by (seed, epoch, rank), so a resumed run ends where an
+uninterrupted one does.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+log = logging.getLogger(__name__)
+
+STATE_FILE = "train_state.pt"  # optimiser + counters, our own file, loaded with weights_only=True
+METRICS_FILE = "metrics.jsonl"
+RUN_CONFIG_FILE = "run.json"
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs besides the task's own options (``task_options``)."""
+
+    task: str
+    run_dir: str
+    data: str = ""
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 2e-4
+    weight_decay: float = 0.0
+    seed: int = 1
+    workers: int = 1
+    gpu: bool = False
+    cpus_per_worker: float = 0.5  # fractional: two whole-CPU actors deadlock a 2-core node
+    max_failures: int = 2
+    val_every: int = 1
+    task_options: dict[str, Any] = field(default_factory=dict)
+
+    def check(self) -> None:
+        from training.tasks import TASKS
+
+        if self.task not in TASKS:
+            raise ValueError(f"unknown task {self.task!r}; expected one of {sorted(TASKS)}")
+        for name in ("epochs", "batch_size", "workers", "val_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.lr <= 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+
+
+# ------------------------------------------------------------------------------ worker side
+
+
+def _rank_info() -> tuple[int, int]:
+    import ray.train
+
+    ctx = ray.train.get_context()
+    return ctx.get_world_rank(), ctx.get_world_size()
+
+
+def _latest_local_checkpoint(run_dir: Path) -> Path | None:
+    """Newest complete checkpoint Ray stored under ``run_dir/ray`` (a new fit on the same run)."""
+    found = []
+    for state in (run_dir / "ray").glob("checkpoint_*/" + STATE_FILE):
+        try:
+            found.append((int(torch.load(state, map_location="cpu", weights_only=True)["epoch"]), state.parent))
+        except Exception:  # a checkpoint cut short by a crash: ignore it
+            continue
+    return max(found)[1] if found else None
+
+
+def train_loop_per_worker(config: dict[str, Any]) -> None:
+    """Runs on every Ray Train worker."""
+    import ray.train
+    import ray.train.torch
+
+    from training.tasks import TASKS
+
+    cfg = TrainConfig(**config["train"])
+    run_dir = Path(cfg.run_dir)
+    rank, world = _rank_info()
+    torch.set_num_threads(max(1, int(os.environ.get("POSE_SEARCH_TORCH_THREADS", "1"))))
+    task = TASKS[cfg.task](cfg)
+    torch.manual_seed(cfg.seed)
+    model = task.build_model()
+    device = ray.train.torch.get_device()
+    train_set, val_set = task.datasets()
+    optimizer = torch.optim.AdamW(
+        [p for p in model.parameters() if p.requires_grad], lr=cfg.lr, weight_decay=cfg.weight_decay
+    )
+
+    start_epoch, best = 0, None
+    ckpt = ray.train.get_checkpoint()
+    ckpt_dir = None
+    if ckpt is not None:
+        ckpt_dir = Path(ckpt.to_directory())
+    else:
+        ckpt_dir = _latest_local_checkpoint(run_dir)
+    if ckpt_dir is not None:
+        start_epoch, best = _restore(ckpt_dir, model, optimizer)
+        log.info("rank %d resumes at epoch %d from %s", rank, start_epoch, ckpt_dir)
+
+    model = ray.train.torch.prepare_model(model, parallel_strategy="ddp" if world > 1 else None)
+    for epoch in range(start_epoch, cfg.epochs):
+        torch.manual_seed(cfg.seed * 100003 + epoch * 101 + rank)
+        started = time.perf_counter()
+        train_metrics = task.train_epoch(model, optimizer, train_set, epoch, rank, world, device)
+        metrics: dict[str, Any] = {"epoch": epoch + 1, **{f"train/{k}": v for k, v in train_metrics.items()}}
+        if (epoch + 1) % cfg.val_every == 0 or epoch + 1 == cfg.epochs:
+            metrics.update({f"val/{k}": v for k, v in task.evaluate(_unwrap(model), val_set, device).items()})
+        metrics["epoch_seconds"] = time.perf_counter() - started
+        score = metrics.get(f"val/{task.score_name}")
+        improved = score is not None and (best is None or (score > best if task.higher_is_better else score < best))
+        if improved:
+            best = score
+        metrics["best_score"] = best
+        with tempfile.TemporaryDirectory() as tmp:
+            checkpoint = None
+            if rank == 0:
+                _save_state(Path(tmp), _unwrap(model), optimizer, epoch + 1, best)
+                checkpoint = ray.train.Checkpoint.from_directory(tmp)
+                task.export(_unwrap(model), run_dir / "last", metrics)
+                if improved:
+                    task.export(_unwrap(model), run_dir / "best", metrics)
+                _append_metrics(run_dir, metrics)
+            ray.train.report(metrics, checkpoint=checkpoint)
+
+
+def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
+    return model.module if hasattr(model, "module") else model
+
+
+def _save_state(directory: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                epoch: int, best: float | None) -> None:
+    from safetensors.torch import save_file
+
+    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
+              str(directory / "model.safetensors"))
+    torch.save({"optimizer": optimizer.state_dict(), "epoch": epoch, "best": best}, directory / STATE_FILE)
+
+
+def _restore(directory: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> tuple[int, float | None]:
+    from safetensors.torch import load_file
+
+    from pose_search.checkpoint import load_weights
+
+    load_weights(model, load_file(str(directory / "model.safetensors")), repr(str(directory)))
+    state = torch.load(directory / STATE_FILE, map_location="cpu", weights_only=True)
+    optimizer.load_state_dict(state["optimizer"])
+    return int(state["epoch"]), state["best"]
+
+
+def _append_metrics(run_dir: Path, metrics: dict[str, Any]) -> None:
+    path = run_dir / METRICS_FILE
+    rows = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    rows = [r for r in rows if r["epoch"] < metrics["epoch"]]  # a resumed epoch replaces its row
+    rows.append({k: (float(v) if isinstance(v, (int, float)) and v is not None else v) for k, v in metrics.items()})
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    tmp.replace(path)
+    plot_curves(run_dir)
+
+
+def plot_curves(run_dir: Path) -> Path | None:
+    """``run_dir/curves.png``: every logged metric against the epoch."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [json.loads(line) for line in (run_dir / METRICS_FILE).read_text().splitlines()]
+    keys = sorted({k for r in rows for k in r if k.startswith(("train/", "val/")) and "/" in k
+                   and isinstance(r[k], float)})
+    keys = [k for k in keys if k.count("/") == 1][:8]
+    if not keys:
+        return None
+    fig, axes = plt.subplots(1, len(keys), figsize=(3.2 * len(keys), 2.8), squeeze=False)
+    for ax, k in zip(axes[0], keys):
+        pts = [(r["epoch"], r[k]) for r in rows if k in r]
+        ax.plot(*zip(*pts), marker="o", ms=3)
+        ax.set_title(k, fontsize=8)
+        ax.set_xlabel("epoch", fontsize=7)
+        ax.tick_params(labelsize=7)
+    fig.tight_layout()
+    out = run_dir / "curves.png"
+    fig.savefig(out, dpi=90)
+    plt.close(fig)
+    return out
+
+
+# ------------------------------------------------------------------------------ driver side
+
+
+def fit(cfg: TrainConfig) -> dict[str, Any]:
+    """Train (or resume) ``cfg.task`` into ``cfg.run_dir``; returns the last reported metrics."""
+    import ray
+    from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
+    from ray.train.torch import TorchTrainer
+
+    from training.tasks import TASKS
+
+    cfg.check()
+    run_dir = Path(cfg.run_dir).absolute()
+    cfg.run_dir = str(run_dir)
+    _check_run_config(run_dir, cfg)
+    TASKS[cfg.task](cfg).prepare()  # checks inputs and caches features once, before any worker starts
+    if not ray.is_initialized():
+        ray.init(include_dashboard=False, logging_level=logging.WARNING, configure_logging=False)
+    resources = {"CPU": cfg.cpus_per_worker}
+    if cfg.gpu:
+        resources["GPU"] = 1
+    trainer = TorchTrainer(
+        train_loop_per_worker,
+        train_loop_config={"train": asdict(cfg)},
+        scaling_config=ScalingConfig(num_workers=cfg.workers, use_gpu=cfg.gpu, resources_per_worker=resources),
+        run_config=RunConfig(
+            name="ray",
+            storage_path=str(run_dir),
+            failure_config=FailureConfig(max_failures=cfg.max_failures),
+            checkpoint_config=CheckpointConfig(num_to_keep=2),
+        ),
+    )
+    result = trainer.fit()
+    return dict(result.metrics or {})
+
+
+def _check_run_config(run_dir: Path, cfg: TrainConfig) -> None:
+    """A run directory belongs to one configuration; only ``epochs`` may grow on a resume."""
+    path = run_dir / RUN_CONFIG_FILE
+    mine = {k: v for k, v in asdict(cfg).items() if k not in ("epochs", "workers", "gpu", "max_failures")}
+    if path.exists():
+        stored = {k: v for k, v in json.loads(path.read_text()).items() if k in mine}
+        if stored != mine:
+            diff = sorted(k for k in mine if stored.get(k) != mine[k])
+            raise ValueError(f"run {str(run_dir)!r} was started with other settings ({', '.join(diff)}); "
+                             "use a new run directory")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(asdict(cfg), indent=2, sort_keys=True) + "\n")

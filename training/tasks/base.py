@@ -1,0 +1,84 @@
+"""What a trainable task gives the driver, and a generic epoch loop over in-memory tensors."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+if TYPE_CHECKING:
+    from training.driver import TrainConfig
+
+Batch = dict[str, torch.Tensor]
+
+
+class Task(ABC):
+    """One trainable model: its data, loss, validation score and exported artefact."""
+
+    score_name: str = "loss"
+    higher_is_better: bool = False
+
+    def __init__(self, cfg: TrainConfig) -> None:
+        self.cfg = cfg
+        self.options = dict(cfg.task_options)
+        unknown = set(self.options) - set(self.option_defaults())
+        if unknown:
+            raise ValueError(f"task {cfg.task!r}: unknown options {sorted(unknown)}; "
+                             f"known: {sorted(self.option_defaults())}")
+        self.options = {**self.option_defaults(), **self.options}
+
+    @classmethod
+    def option_defaults(cls) -> dict[str, Any]:
+        return {}
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.cfg.run_dir)
+
+    def prepare(self) -> None:
+        """Driver side, before any worker: validate inputs, build caches (idempotent)."""
+
+    @abstractmethod
+    def build_model(self) -> torch.nn.Module: ...
+
+    @abstractmethod
+    def datasets(self) -> tuple[Batch, Batch]:
+        """(train, val) tensors with the same first dimension per split."""
+
+    @abstractmethod
+    def loss(self, model: torch.nn.Module, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]: ...
+
+    @abstractmethod
+    def evaluate(self, model: torch.nn.Module, val: Batch, device: torch.device) -> dict[str, float]: ...
+
+    @abstractmethod
+    def export(self, model: torch.nn.Module, directory: Path, metrics: dict[str, Any]) -> None: ...
+
+    def train_epoch(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, train: Batch,
+                    epoch: int, rank: int, world: int, device: torch.device) -> dict[str, float]:
+        """One pass over ``train``: a (seed, epoch) permutation, each rank its slice of every
+        global batch of ``batch_size`` (last partial batch dropped, like the original)."""
+        n = len(next(iter(train.values())))
+        perm = np.random.default_rng([self.cfg.seed, epoch]).permutation(n)
+        per_rank = self.cfg.batch_size // world
+        if per_rank < 2:
+            raise ValueError(f"batch_size {self.cfg.batch_size} is too small for {world} workers")
+        model.train()
+        totals: dict[str, float] = {}
+        steps = 0
+        for start in range(0, n - self.cfg.batch_size + 1, self.cfg.batch_size):
+            idx = perm[start + rank * per_rank : start + (rank + 1) * per_rank]
+            batch = {k: v[idx].to(device) for k, v in train.items()}
+            loss, logs = self.loss(model, batch)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            steps += 1
+            for k, v in {"loss": float(loss.detach()), **logs}.items():
+                totals[k] = totals.get(k, 0.0) + v
+        if steps == 0:
+            raise ValueError(f"the training split has {n} rows, fewer than one batch of {self.cfg.batch_size}")
+        return {k: v / steps for k, v in totals.items()}
