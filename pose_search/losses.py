@@ -55,8 +55,10 @@ def symbbc(
     :func:`gather_with_grad`), so the loss is the one of the global batch.
     """
     if q.ndim != 2 or q.shape != z.shape:
-        raise ValueError(f"symbbc: expected two (B, D) tensors of one shape, got {tuple(q.shape)} "
-                         f"and {tuple(z.shape)}")
+        raise ValueError(
+            f"symbbc: expected two (B, D) tensors of one shape, got {tuple(q.shape)} "
+            f"and {tuple(z.shape)}"
+        )
     if gather:
         q, z = gather_with_grad(q), gather_with_grad(z)
     logits = scale * (q @ z.t())  # (B, B): row i = query i against every target

@@ -217,8 +217,10 @@ def fit(cfg: TrainConfig) -> dict[str, Any]:
     cfg.check()
     run_dir = Path(cfg.run_dir).absolute()
     cfg.run_dir = str(run_dir)
+    task = TASKS[cfg.task](cfg)  # checks the task options
     _check_run_config(run_dir, cfg)
-    TASKS[cfg.task](cfg).prepare()  # checks inputs and caches features once, before any worker starts
+    task.prepare()  # checks the inputs and caches features once, before any worker starts
+    _write_run_config(run_dir, cfg)
     if not ray.is_initialized():
         ray.init(include_dashboard=False, logging_level=logging.WARNING, configure_logging=False)
     resources = {"CPU": cfg.cpus_per_worker}
@@ -249,5 +251,8 @@ def _check_run_config(run_dir: Path, cfg: TrainConfig) -> None:
             diff = sorted(k for k in mine if stored.get(k) != mine[k])
             raise ValueError(f"run {str(run_dir)!r} was started with other settings ({', '.join(diff)}); "
                              "use a new run directory")
+
+
+def _write_run_config(run_dir: Path, cfg: TrainConfig) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(asdict(cfg), indent=2, sort_keys=True) + "\n")
+    (run_dir / RUN_CONFIG_FILE).write_text(json.dumps(asdict(cfg), indent=2, sort_keys=True) + "\n")

@@ -30,6 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     c.add_argument("--out", required=True, help="new dataset directory")
     c.add_argument("--amass-root", help="AMASS folder (posescript, posefix)")
     c.add_argument("--image-root", help="BEDLAM image folder (default: ROOT)")
+    c.add_argument("--gt-root", help="BEDLAM ground-truth motions <person_id>/<seq_id>/motion_seq.npz (bedlam-raw)")
     c.add_argument("--stride", type=int, help="keep every N-th frame (amass, 3dpw)")
     c.add_argument("--seed", type=int, default=0, help="seed of captions and renders made for the source")
     i = sub.add_parser("info", help="print a dataset's manifest")
@@ -81,7 +82,7 @@ def _convert(args: argparse.Namespace) -> int:
     from pose_search.data.convert import convert
 
     options = {k: v for k, v in (("amass_root", args.amass_root), ("image_root", args.image_root),
-                                 ("stride", args.stride)) if v is not None}
+                                 ("gt_root", args.gt_root), ("stride", args.stride)) if v is not None}
     manifest = convert(args.source, args.root, args.out, seed=args.seed, **options)
     print(f"{args.out}: {json.dumps(manifest['counts'])}")
     return 0

@@ -23,7 +23,7 @@ from pose_search.data.store import DatasetError, append_rows, write_json_atomic
 
 log = logging.getLogger(__name__)
 
-SOURCES = ("bedlam", "amass", "posescript", "posefix", "3dpw")
+SOURCES = ("bedlam", "bedlam-raw", "amass", "posescript", "posefix", "3dpw")
 
 
 class Annotator:
@@ -65,6 +65,11 @@ def _loader_call(source: str, root: Path, annotator: Annotator, options: dict[st
     cap, ren = annotator.caption, annotator.render
     if source == "bedlam":
         return loaders.load_bedlam(root, options.pop("image_root", None) or root, caption_fn=cap, **options)
+    if source == "bedlam-raw":
+        gt_root = options.pop("gt_root", None)
+        if gt_root is None:
+            raise ValueError("bedlam-raw: --gt-root is required (the folder of <person_id>/<seq_id>/motion_seq.npz)")
+        return loaders.load_bedlam_raw(root, gt_root, caption_fn=cap, **options)
     if source == "amass":
         return loaders.load_amass(root, caption_fn=cap, render_fn=ren, **options)
     if source in ("posescript", "posefix"):

@@ -159,6 +159,9 @@ def _worker_init(topology: str) -> None:
     _WORKER["body"] = body
     _WORKER["parts"] = body.vertex_parts()
     _WORKER["borders"] = anny_part_borders(body.model)  # straight sleeve and trouser ends
+    from pose_search.data.captioning.contact import contact_model
+
+    contact_model(topology, body)  # self-contact tables, built once per process from this body
 
 
 def sample_phenotypes(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -198,7 +201,9 @@ def build_chunk(task: tuple[GenerateConfig, int, PosePlan]) -> list[dict[str, An
     pheno = sample_phenotypes(rng, n)
     out = body(plan.poses, shape=pheno)
     joints = neutral_joints(plan.poses)
-    captions = caption_poses(joints, plan.poses, n_captions=cfg.n_captions, rng=rng)
+    # self-contact ("touch") codes come from this person's own posed mesh
+    captions = caption_poses(joints, plan.poses, n_captions=cfg.n_captions, rng=rng,
+                             vertices=out.vertices.numpy(), topology=cfg.topology)
     rows = []
     for i in range(n):
         settings = sample_render_settings(rng)

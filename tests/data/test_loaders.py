@@ -378,3 +378,98 @@ def test_default_joints_fn_is_the_skeleton(posescript: tuple[Path, Path]) -> Non
     rows = list(load_dataset("posescript", ps, amass, render_fn=png_bytes, splits=("val",)))
     joints = np.asarray(rows[0]["joints"]).reshape(22, 3)
     assert joints[15, 1] > joints[0, 1] + 0.3 and abs(joints[0]).max() < 1e-6
+
+
+# ----------------------------------------------------------------------------- 3DPW: overlap30, PoseEmbroider pickle
+def test_3dpw_overlap30_drops_the_person_behind(tmp_path: Path) -> None:
+    path = write_3dpw(tmp_path, [0.0, 0.4, -1.0])
+    seq = safe_load_pickle(path)
+    joints = np.zeros((2, 3, 24, 3))
+    joints[..., 0] = np.linspace(-0.3, 0.3, 24)
+    joints[..., 1] = np.linspace(-0.9, 0.8, 24)
+    joints[0, ..., 2] = 4.0  # in front
+    joints[1, ..., 0] += 0.1  # behind, fully inside person 0's box
+    joints[1, ..., 2] = 6.0
+    seq["jointPositions"] = list(joints.reshape(2, 3, 72))
+    path.write_bytes(pickle.dumps(seq, protocol=2))
+    rows = list(load_dataset("3dpw", tmp_path, caption_fn=captions, joints_fn=fk))
+    assert [r["id"].rsplit(":", 2)[1] for r in rows] == ["0", "0", "0"]
+    rows = list(load_dataset("3dpw", tmp_path, caption_fn=captions, joints_fn=fk, max_overlap=None))
+    assert sorted(r["id"].rsplit(":", 2)[1] for r in rows) == ["0", "0", "0", "1", "1", "1"]
+    assert json.loads(rows[0]["meta"])["max_overlap"] is None
+
+
+def pe_human(box: tuple[float, float, float, float], depth: float, yaw: float = 0.0, lean: float = 0.0) -> dict:
+    """A PoseEmbroider 3DPW human: upright in the OpenCV camera frame, 127 keypoints over ``box``."""
+    return {"smplx_root_pose": rotvec(rot("x", math.pi) @ rot("y", yaw) @ rot("x", lean)).astype(np.float32),
+            "smplx_body_pose": np.zeros(63, np.float32), "smplx_shape": np.full(11, 0.1, np.float32),
+            "smplx_pose2d": kps_in_box(box)[:, :2], "smplx_transl": np.array([0.0, 0.0, depth]),
+            "smplx_jaw_pose": np.zeros(3), "pve_smpl2smplx": 0.01}
+
+
+def write_pe_3dpw(root: Path) -> Path:
+    images = {"imageFiles/courtyard_dancing_00/image_00000.jpg": [pe_human((300, 400, 700, 1500), 4.0, 0.7, 0.25)],
+              "imageFiles/courtyard_dancing_00/image_00001.jpg": [
+                  pe_human((300, 400, 700, 1500), 4.0, -1.2), pe_human((350, 500, 650, 1400), 6.0),
+                  pe_human((2000, 400, 2300, 1500), 5.0)]}
+    data = {}
+    for rel, humans in images.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        img = Image.new("RGB", (1080, 1920), (0, 255, 0))
+        img.paste((255, 0, 0), (300, 400, 700, 1500))
+        img.save(root / rel)
+        data[rel] = {"focal": np.array([1500.0, 1500.0]), "princpt": np.array([540.0, 960.0]), "humans": humans}
+    path = root / "3dpw_test.pkl"
+    path.write_bytes(pickle.dumps(data, protocol=4))
+    return path
+
+
+def test_3dpw_poseembroider_pickle(tmp_path: Path) -> None:
+    path = write_pe_3dpw(tmp_path)
+    rows = list(load_dataset("3dpw", tmp_path, caption_fn=captions, joints_fn=fk))
+    # image 1: human 1 is behind human 0 (overlap30), human 2 is off-frame (j16)
+    assert [r["id"] for r in rows] == ["3dpw:imageFiles/courtyard_dancing_00/image_00000.jpg:0",
+                                       "3dpw:imageFiles/courtyard_dancing_00/image_00001.jpg:0"]
+    pose_rows_to_table(rows)
+    np.testing.assert_allclose(root_mat(rows[0]), rot("x", 0.25), atol=1e-4)  # yaw removed, lean kept
+    np.testing.assert_allclose(root_mat(rows[1]), np.eye(3), atol=1e-4)
+    for r in rows:
+        joints = np.asarray(r["joints"]).reshape(22, 3)
+        assert joints[15, 1] > joints[0, 1] + 0.4
+        crop = Image.open(io.BytesIO(r["image"]))
+        red = crop.getpixel((96, 128))
+        assert crop.size == (192, 256) and red[0] > 200 and red[1] < 50  # JPEG source
+        meta = json.loads(r["meta"])
+        assert meta["layout"] == "poseembroider" and meta["focal"] == [1500.0, 1500.0]
+        assert r["split"] == "test" and len(r["shape"]) == 10 and meta["extra_betas"] == [pytest.approx(0.1)]
+    box = np.asarray(json.loads(rows[0]["meta"])["box"])  # tight box x1.3 (clipped at the image)
+    margin = 0.3 * math.hypot(400, 1100) / 2
+    np.testing.assert_allclose(box, [300 - margin, 400 - margin, 700 + margin, 1500 + margin], atol=1e-6)
+    # the file itself as root; filters off
+    rows = list(load_dataset("3dpw", path, caption_fn=captions, joints_fn=fk, max_overlap=None,
+                             min_joints_in_frame=0))
+    assert len(rows) == 3
+    with pytest.raises(LoaderError, match=r"3dpw_train\.pkl.*not found"):
+        list(load_dataset("3dpw", tmp_path, caption_fn=captions, splits=("train",), layout="poseembroider"))
+
+
+def test_3dpw_poseembroider_bad_inputs(tmp_path: Path) -> None:
+    path = write_pe_3dpw(tmp_path)
+    data = safe_load_pickle(path)
+    img = "imageFiles/courtyard_dancing_00/image_00001.jpg"
+    data[img]["humans"][1]["smplx_body_pose"] = np.zeros(60)
+    path.write_bytes(pickle.dumps(data))
+    with pytest.raises(LoaderError, match=r"3dpw_test\.pkl: image .*image_00001\.jpg.*human 1.*'smplx_body_pose'"):
+        list(load_dataset("3dpw", tmp_path, caption_fn=captions, joints_fn=fk))
+    data[img]["humans"][1]["smplx_body_pose"] = np.zeros(63)
+    data[img]["humans"][0]["smplx_root_pose"] = np.array([0.0, np.nan, 0.0])
+    path.write_bytes(pickle.dumps(data))
+    with pytest.raises(LoaderError, match=r"image_00001\.jpg.*human 0.*'smplx_root_pose'.*NaN"):
+        list(load_dataset("3dpw", tmp_path, caption_fn=captions, joints_fn=fk))
+    data[img] = {"focal": 1.0, "humans": "nobody"}
+    path.write_bytes(pickle.dumps(data))
+    with pytest.raises(LoaderError, match=r"image_00001\.jpg.*'humans' must be a list"):
+        list(load_dataset("3dpw", tmp_path, caption_fn=captions, joints_fn=fk))
+    path.write_bytes(pickle.dumps({"x": _Evil()}))
+    with pytest.raises(UnsafePickleError, match=r"3dpw_test\.pkl.*refusing"):
+        list(load_dataset("3dpw", tmp_path, caption_fn=captions, joints_fn=fk))

@@ -107,7 +107,7 @@ def test_toy_problem_is_learned_far_above_chance(variant):
     model = build_core(variant=variant, **{**TINY, "core_width": 32, "core_ffn": 64})
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     train = _toy(512, 0)
-    for step in range(150):
+    for _ in range(150):
         idx = torch.randint(0, 512, (64,))
         q, z, s = model({k: v[idx] for k, v in train.items()})
         loss = torch.stack([symbbc(a, b, s) for a, b in zip(q, z)]).mean()

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import torch
 
-from pose_search.metrics.retrieval import QUERY_TYPES, ranks_of_matches, recall_at, retrieval_metrics
+from pose_search.metrics.retrieval import (
+    QUERY_TYPES,
+    ranks_of_matches,
+    recall_at,
+    retrieval_metrics,
+)
 
 
 def test_ranks_on_a_hand_made_gallery():

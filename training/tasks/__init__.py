@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from training.tasks.base import Task
 from training.tasks.core import AlignerTask, CoreTask
+from training.tasks.image import ImageTask
+from training.tasks.posetext import PoseTextTask
+from training.tasks.posevae import PoseVAETask
 
 TASKS: dict[str, type[Task]] = {
     "core": CoreTask,
     "aligner": AlignerTask,
+    "image": ImageTask,
+    "posevae": PoseVAETask,
+    "posetext": PoseTextTask,
 }
 
 __all__ = ["TASKS", "Task"]

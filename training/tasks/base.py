@@ -38,7 +38,7 @@ class Task(ABC):
     def run_dir(self) -> Path:
         return Path(self.cfg.run_dir)
 
-    def prepare(self) -> None:
+    def prepare(self) -> None:  # noqa: B027 (optional hook: most tasks only check inputs here)
         """Driver side, before any worker: validate inputs, build caches (idempotent)."""
 
     @abstractmethod

@@ -6,10 +6,12 @@ Pipeline per caption run: working joints -> noisy elementary posecode categories
 Three captions per pose, as in BEDLAM-Script: #0 default (random skip, no ripple effects),
 #1 simplified (no entity / symmetry / interpretation-focus aggregation, plainer flow),
 #2 with both ripple effects. More captions cycle through these settings. Each run draws its own
-noise, so runs disagree near thresholds. Self-contact codes (SMPL-X vertices) are not
-implemented; the head-rotation codes are used only when joint rotations are passed.
+noise, so runs disagree near thresholds. The head-rotation codes are used only when joint rotations
+are passed; the self-contact ("touch") codes only when posed anny vertices are passed
+(:mod:`.contact`): they are computed once per pose, added after the random skip (never skipped)
+and replace the equivalent "close" distance codes.
 
-Public API: :func:`caption_poses` and :func:`posecode_signature`.
+Public API: :func:`caption_poses`, :func:`posecode_signature` and :func:`contact_pairs`.
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ import numpy as np
 
 from .aggregation import aggregate
 from .categories import compute_categories
+from .contact import contact_pairs, merge_touch_records, touch_records
 from .operators import validate_joints, working_joints
 from .posecodes import ELEMENTARY_CODES
-from .selection import eligibility, pose_records, random_skip
+from .selection import Record, eligibility, pose_records, random_skip
 from .superposecodes import SUPER_POSECODES, evaluate_superposecodes
 from .text import generate_caption
 
@@ -31,6 +34,7 @@ __all__ = [
     "CaptionConfig",
     "CAPTION_CONFIGS",
     "caption_poses",
+    "contact_pairs",
     "posecode_signature",
     "signature_names",
 ]
@@ -76,9 +80,16 @@ def _validate(
 
 
 def caption_run(
-    W: np.ndarray, rotations: np.ndarray | None, config: CaptionConfig, rng: np.random.Generator
+    W: np.ndarray,
+    rotations: np.ndarray | None,
+    config: CaptionConfig,
+    rng: np.random.Generator,
+    touches: list[list[Record]] | None = None,
 ) -> list[str]:
-    """One caption per pose for working joints ``W`` ``(N, 35, 3)`` under ``config``."""
+    """One caption per pose for working joints ``W`` ``(N, 35, 3)`` under ``config``.
+
+    ``touches``: per pose, touch records (:func:`.contact.touch_records`) added after the skip.
+    """
     cats, available = compute_categories(W, rotations, rng)
     fired = evaluate_superposecodes(cats)
     elig = eligibility(cats, available, fired)
@@ -86,6 +97,8 @@ def caption_run(
     out = []
     for i in range(W.shape[0]):
         records = pose_records(cats[i], keep[i])
+        if touches is not None:
+            records = merge_touch_records(records, touches[i])
         statements = aggregate(records, rng, simplified=config.simplified, ripple=config.ripple)
         out.append(generate_caption(statements, rng, simplified=config.simplified))
     empty = sum(1 for t in out if not t)
@@ -100,19 +113,31 @@ def caption_poses(
     *,
     n_captions: int = 3,
     rng: np.random.Generator,
+    vertices: np.ndarray | None = None,
+    topology: str | None = None,
 ) -> list[list[str]]:
     """Caption poses: joints ``(N, 22|52, 3)`` (canonical frame, metres) -> N lists of strings.
 
-    ``rotations`` ``(N, 22|52, 3)`` axis-angle enables the head-rotation codes. Deterministic
-    given ``rng``. Raises ``ValueError`` for bad shapes or non-finite values.
+    ``rotations`` ``(N, 22|52, 3)`` axis-angle enables the head-rotation codes. ``vertices``
+    ``(N, V, 3)``: the posed anny meshes of the same poses (same frame), which enable the
+    self-contact codes; ``topology`` names their anny topology (inferred from ``V`` when
+    ``None``). Deterministic given ``rng``. Raises ``ValueError`` for bad shapes or non-finite
+    values.
     """
     if n_captions < 1:
         raise ValueError(f"n_captions must be >= 1, got {n_captions}")
     j, r = _validate(joints, rotations)
+    touches = None
+    if vertices is not None:
+        touches = touch_records(vertices, topology)
+        if len(touches) != j.shape[0]:
+            raise ValueError(f"vertices: {len(touches)} poses but joints has {j.shape[0]}")
     W = working_joints(j)
     seeds = rng.integers(0, 2**63 - 1, size=n_captions)
     runs = [
-        caption_run(W, r, CAPTION_CONFIGS[c % len(CAPTION_CONFIGS)], np.random.default_rng(s))
+        caption_run(
+            W, r, CAPTION_CONFIGS[c % len(CAPTION_CONFIGS)], np.random.default_rng(s), touches
+        )
         for c, s in enumerate(seeds)
     ]
     return [[run[i] for run in runs] for i in range(W.shape[0])]

@@ -48,6 +48,11 @@ _ENTITIES = {
     frozenset({"foot", "knee"}): "leg",
     frozenset({"shin", "thigh"}): "leg",
     frozenset({"lowerleg", "thigh"}): "leg",
+    # self-contact parts (only touch codes use them)
+    frozenset({"upperback", "lowerback"}): "back",
+    frozenset({"belly", "chest"}): "torso",
+    frozenset({"index", "wrist"}): "hand",
+    frozenset({"toes", "ankle"}): "foot",
 }
 NO_AGGREGATION = frozenset(
     {

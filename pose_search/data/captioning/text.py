@@ -46,12 +46,46 @@ for _s in ("left", "right"):
     _KINEMATIC[f"{_s}_shin"] = (f"{_s}_foot",)
     _KINEMATIC[f"{_s}_foot"] = (f"{_s}_ankle",)
 
-_GLUED = (("upperarm", "upper arm"), ("lowerleg", "lower leg"), ("forearm", "forearm"))
+_GLUED = (
+    ("upperarm", "upper arm"),
+    ("lowerleg", "lower leg"),
+    ("forearm", "forearm"),
+    ("upperback", "upper back"),
+    ("lowerback", "lower back"),
+)
+# Self-contact parts missing from the kinematic graph are ordered like these parts.
+_RANK_ALIAS = {
+    "index": "hand",
+    "toes": "foot",
+    "lowerleg": "shin",
+    "face": "head",
+    "crown": "head",
+    "throat": "neck",
+    "chest": "torso",
+    "belly": "torso",
+    "upperback": "torso",
+    "lowerback": "torso",
+    "back": "torso",
+    "butt": "torso",
+    "crotch": "torso",
+}
+# Display names of parts: (singular, plural, whether the singular takes a plural verb).
+_NOUNS = {"index": ("index finger", "index fingers", False), "toes": ("toes", "toes", True)}
 _ONE_COMP_FOR_FLOW = frozenset({"front", "behind", "at_left", "at_right", "above"})
 
 
 def _plural(part: str) -> str:
+    if part in _NOUNS:
+        return _NOUNS[part][1]
     return "feet" if part == "foot" else part + "s"
+
+
+def _rank(rank: dict[str, int], key: str, default: int) -> int:
+    if key in rank:
+        return rank[key]
+    side, _, part = key.rpartition("_")
+    alias = _RANK_ALIAS.get(part, part)
+    return rank.get(f"{side}_{alias}" if side else alias, default)
 
 
 def _body_order(rng: np.random.Generator) -> dict[str, int]:
@@ -87,7 +121,7 @@ def order_statements(statements: Sequence[Statement], rng: np.random.Generator) 
         group_first.setdefault(k, i)
     big = len(rank)
     idx = sorted(
-        range(len(shuffled)), key=lambda i: (rank.get(keys[i], big), group_first[keys[i]], i)
+        range(len(shuffled)), key=lambda i: (_rank(rank, keys[i], big), group_first[keys[i]], i)
     )
     return [shuffled[i] for i in idx]
 
@@ -113,7 +147,8 @@ def _part_text(side: str | None, part: str, ctx: _Ctx) -> tuple[str, bool]:
         return f"{ctx.det} {_plural(part)}", True
     if part == "hands" or part == "feet":
         return f"{ctx.det} {part}", True
-    return (f"{ctx.det} {side} {part}" if side else f"{ctx.det} {part}"), False
+    noun, plural = (_NOUNS[part][0], _NOUNS[part][2]) if part in _NOUNS else (part, False)
+    return (f"{ctx.det} {side} {noun}" if side else f"{ctx.det} {noun}"), plural
 
 
 def _body_subject(ctx: _Ctx, start: bool) -> tuple[str, str]:

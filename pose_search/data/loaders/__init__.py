@@ -9,6 +9,7 @@ bad input file raises (a :class:`LoaderError` naming the file and field) before 
 kind           call
 =============  ===========================================================================
 ``bedlam``     ``load_bedlam(labels, image_root, caption_fn=...)`` (processed scene npz)
+``bedlam-raw`` ``load_bedlam_raw(root, gt_root, caption_fn=...)`` (be_seq.csv + motion_seq.npz)
 ``amass``      ``load_amass(root, caption_fn=..., render_fn=...)``
 ``posescript`` ``load_posescript(root, amass_root, render_fn=...)``
 ``posefix``    ``load_posefix(root, amass_root, render_fn=..., posescript_dir=...)``
@@ -29,12 +30,14 @@ from typing import Any
 
 from pose_search.data.loaders.amass import load_amass, load_posefix, load_posescript
 from pose_search.data.loaders.bedlam import load_bedlam
+from pose_search.data.loaders.bedlam_raw import load_bedlam_raw
 from pose_search.data.loaders.common import LoaderError, split_rows
 from pose_search.data.loaders.safe_pickle import UnsafePickleError, safe_load_pickle
 from pose_search.data.loaders.threedpw import load_3dpw
 
 LOADERS: dict[str, Callable[..., Iterator[dict[str, Any]]]] = {
     "bedlam": load_bedlam,
+    "bedlam-raw": load_bedlam_raw,
     "amass": load_amass,
     "posescript": load_posescript,
     "posefix": load_posefix,
@@ -53,5 +56,5 @@ def load_dataset(kind: str, root: str | Path, *args: Any, **kw: Any) -> Iterator
 
 __all__ = [
     "LOADERS", "LoaderError", "UnsafePickleError", "load_dataset", "load_amass", "load_posescript",
-    "load_posefix", "load_bedlam", "load_3dpw", "safe_load_pickle", "split_rows",
+    "load_posefix", "load_bedlam", "load_bedlam_raw", "load_3dpw", "safe_load_pickle", "split_rows",
 ]

@@ -1,0 +1,250 @@
+"""The raw BEDLAM layout (be_seq.csv + camera CSVs + PNGs + motion_seq.npz), on a tiny scene."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import roma
+import torch
+from PIL import Image
+
+from pose_search.body.skeleton import forward_kinematics
+from pose_search.data.loaders import LoaderError, crops, load_dataset
+from pose_search.data.loaders.bedlam_raw import (
+    SMPLX_PELVIS_REST,
+    body_to_unreal,
+    project_unreal,
+    rotate_cw,
+    unreal_axes,
+)
+from pose_search.data.schema import pose_rows_to_table
+
+torch.set_num_threads(1)
+
+SCENE = "20221010_3_1000_batch01hand_6fps"
+CLOSEUP = "20221019_3-8_250_highbmihand_closeup_6fps"
+FOCAL_MM = 24.0
+F_PX = FOCAL_MM / 36.0 * 1280  # 853.3 px
+CAM = {"x": 0.0, "y": 0.0, "z": 100.0, "pitch": 0.0, "yaw": 0.0, "roll": 0.0}
+FRAMES = (0, 3, 5)  # 3 is not a 6 fps frame
+
+
+def captions(pose: np.ndarray) -> list[str]:
+    return ["a person"]
+
+
+def rot(axis: str, a: float) -> np.ndarray:
+    c, s = math.cos(a), math.sin(a)
+    return {"x": np.array([[1, 0, 0], [0, c, -s], [0, s, c]]),
+            "y": np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])}[axis]
+
+
+def rotvec(m: np.ndarray) -> np.ndarray:
+    return roma.rotmat_to_rotvec(torch.as_tensor(m, dtype=torch.float64)).numpy()
+
+
+def root_mat(row: dict) -> np.ndarray:
+    return roma.rotvec_to_rotmat(torch.as_tensor(np.asarray(row["pose"][:3], dtype=np.float64))).numpy()
+
+
+def motion(yaws: list[float], lean: float = 0.0) -> dict[str, np.ndarray]:
+    """Standing SMPL-X frames (y up) turned by ``yaws`` about y, leaning ``lean`` forward; pelvis 0.9 m up."""
+    poses = np.zeros((len(yaws), 165))
+    for t, y in enumerate(yaws):
+        poses[t, :3] = rotvec(rot("y", y) @ rot("x", lean))
+        poses[t, 3 * 4] = 0.3  # left knee
+    trans = np.tile([0.0, 0.9 - SMPLX_PELVIS_REST[1], 0.0], (len(yaws), 1))
+    return {"poses": poses, "trans": trans, "betas": np.full(11, 0.2), "gender_sub": np.array("female")}
+
+
+def keypoints(body: dict, t: int, closeup: bool = False) -> np.ndarray:
+    """Pixels ``(22, 2)`` of a body at motion frame ``t``, computed like the loader (stored frame)."""
+    pose = torch.as_tensor(body["motion"]["poses"][t, :66].reshape(1, 22, 3), dtype=torch.float32)
+    rel = forward_kinematics(pose)[0].numpy().astype(np.float64)
+    world = np.array(body["pos"]) / 100 + (rel + SMPLX_PELVIS_REST + body["motion"]["trans"][t]) @ body_to_unreal(
+        body["yaw"]).T
+    axes = unreal_axes(CAM["pitch"], CAM["yaw"], CAM["roll"])
+    uv, _ = project_unreal(world, np.array([CAM["x"], CAM["y"], CAM["z"]]) / 100, axes, (F_PX, F_PX), (1280, 720))
+    return rotate_cw(uv, 720) if closeup else uv
+
+
+def write_scene(tmp: Path, scene: str = SCENE, bodies: list[dict] | None = None,
+                comment: str | None = None) -> tuple[Path, Path, list[dict]]:
+    """A raw scene with sequence seq_000000: person A (kept), B behind A, C off to the right."""
+    if bodies is None:
+        bodies = [{"name": "rp_alice_posed_001_0001", "pos": (350.0, 0.0, 0.0), "yaw": 90.0, "start": 2,
+                   "motion": motion([0.1 * t for t in range(12)], lean=0.3), "color": (255, 0, 0)},
+                  {"name": "rp_bob_posed_002_0002", "pos": (450.0, 10.0, 0.0), "yaw": 60.0, "start": 0,
+                   "motion": motion([0.0] * 12), "color": (0, 255, 0)},
+                  {"name": "rp_carl_posed_003_0003", "pos": (350.0, 600.0, 0.0), "yaw": 0.0, "start": 0,
+                   "motion": motion([0.0] * 12), "color": (255, 255, 0)}]
+    root, gt = tmp / "bedlam" / "training", tmp / "gt"
+    scene_dir = root / scene
+    (scene_dir / "ground_truth" / "camera").mkdir(parents=True, exist_ok=True)
+    with (scene_dir / "be_seq.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["Index", "Type", "Body", "X", "Y", "Z", "Yaw", "Pitch", "Roll", "Comment"])
+        w.writerow([0, "Group", "", 0, 0, 0, 0, 0, 0, "sequence_name=seq_000000;seq_len=10"])
+        for i, b in enumerate(bodies):
+            w.writerow([i + 1, "Body", b["name"], *b["pos"], b["yaw"], 0, 0,
+                        comment if comment and i == 0 else f"start_frame={b['start']};texture_body=x"])
+    with (scene_dir / "ground_truth" / "camera" / "seq_000000_camera.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["name", *CAM, "focal_length", "sensor_width", "sensor_height"])
+        for f in range(10):
+            w.writerow([f"seq_000000_{f:04d}", *CAM.values(), FOCAL_MM, 36.0, 20.25])
+    for b in bodies:
+        person, _, seq = b["name"].rpartition("_")
+        (gt / person / seq).mkdir(parents=True, exist_ok=True)
+        np.savez(gt / person / seq / "motion_seq.npz", **b["motion"])
+    img_dir = scene_dir / "png" / "seq_000000"
+    img_dir.mkdir(parents=True, exist_ok=True)
+    closeup = "closeup" in scene
+    for f in FRAMES:
+        img = Image.new("RGB", (720, 1280) if closeup else (1280, 720), (0, 0, 255))
+        for b in reversed(bodies):  # far first, so A (index 0) is painted over B
+            box = crops.tight_box(keypoints(b, b["start"] + f, closeup), *img.size)
+            if box is not None:
+                img.paste(b["color"], tuple(int(v) for v in box))
+        if closeup:  # stored rotated: turn the portrait view back 90° counter-clockwise
+            img = img.transpose(Image.Transpose.ROTATE_90)
+        img.save(img_dir / f"seq_000000_{f:04d}.png")
+    return root, gt, bodies
+
+
+def test_projection_axes_are_unreal() -> None:
+    cam = np.array([0.0, 0.0, 1.0])
+    fwd = unreal_axes(0.0, 0.0, 0.0)
+    uv, z = project_unreal(np.array([[3.5, 1.0, 1.0], [3.5, 0.0, 2.0]]), cam, fwd, (F_PX, F_PX), (1280, 720))
+    np.testing.assert_allclose(uv[0], [640 + F_PX / 3.5, 360])  # +y (right) -> right of centre
+    np.testing.assert_allclose(uv[1], [640, 360 - F_PX / 3.5])  # +z (up) -> above centre
+    np.testing.assert_allclose(z, [3.5, 3.5])
+    uv, _ = project_unreal(np.array([[0.0, 3.5, 1.0]]), cam, unreal_axes(0.0, 90.0, 0.0), (F_PX, F_PX), (1280, 720))
+    np.testing.assert_allclose(uv[0], [640, 360], atol=1e-9)  # yaw 90 looks along +y
+    uv, _ = project_unreal(np.array([[3.5, 0.0, 1.0]]), cam, unreal_axes(-10.0, 0.0, 0.0), (F_PX, F_PX), (1280, 720))
+    assert uv[0, 1] < 360  # camera pitched down: a point at eye level rises in the image
+    uv, _ = project_unreal(np.array([[3.5, 1.0, 1.0]]), cam, unreal_axes(0.0, 0.0, 90.0), (F_PX, F_PX), (1280, 720))
+    assert uv[0, 1] < 360 - 100 and abs(uv[0, 0] - 640) < 1e-6  # clockwise roll: right goes up
+    uv, _ = project_unreal(np.array([[-3.5, 0.0, 1.0]]), cam, fwd, (F_PX, F_PX), (1280, 720))
+    assert np.isnan(uv).all()  # behind the camera
+    # Yaw 90 faces a yaw-0 camera: the body's left (+x) appears on the image right
+    assert np.allclose(body_to_unreal(90.0) @ [0, 0, 1], [-1, 0, 0]) and np.allclose(body_to_unreal(90.0) @ [1, 0, 0], [0, 1, 0])
+    np.testing.assert_allclose(rotate_cw(np.array([[0.0, 0.0], [1280.0, 720.0]]), 720), [[720, 0], [0, 1280]])
+
+
+def test_raw_scene_rows_filters_and_crops(tmp_path: Path) -> None:
+    root, gt, bodies = write_scene(tmp_path)
+    rows = list(load_dataset("bedlam-raw", root, gt, caption_fn=captions))
+    # B is behind A (overlap30), C is off-frame (j16); frame 3 is not a 6 fps frame
+    assert [r["id"] for r in rows] == [f"bedlam:{SCENE}:seq_000000_0000:1", f"bedlam:{SCENE}:seq_000000_0005:1"]
+    table = pose_rows_to_table(rows)
+    assert set(table.column("split").to_pylist()) == {"train"} and set(table.column("source").to_pylist()) == {"bedlam"}
+    for r in rows:
+        # canonical: heading (0.2 / 0.7 rad of motion yaw, + the placement) removed, the 0.3 rad lean kept
+        np.testing.assert_allclose(root_mat(r), rot("x", 0.3), atol=1e-4)
+        joints = np.asarray(r["joints"]).reshape(22, 3)
+        assert joints[15, 1] > joints[0, 1] + 0.4 and abs(joints[0]).max() < 1e-6
+        meta = json.loads(r["meta"])
+        assert meta["body"] == "rp_alice_posed_001_0001" and meta["extra_betas"] == [pytest.approx(0.2)]
+        assert meta["motion_frame"] == meta["frame"] + 2 and meta["gender"] == "female"
+        crop = Image.open(io.BytesIO(r["image"]))
+        assert crop.size == (192, 256) and crop.getpixel((96, 128)) == (255, 0, 0)
+        tight = crops.tight_box(keypoints(bodies[0], meta["motion_frame"]), 1280, 720)
+        box = np.asarray(meta["box"])
+        np.testing.assert_allclose((box[:2] + box[2:]) / 2, (tight[:2] + tight[2:]) / 2, atol=1.0)
+        assert len(r["shape"]) == 10
+    # independent check of the placement: A's pelvis is 3.5 m ahead, 0.1 m below the camera
+    assert abs(json.loads(rows[0]["meta"])["box"][0] + json.loads(rows[0]["meta"])["box"][2] - 1280) < 60
+    # filters off: B and C come back (C needs >= 2 in-frame points, so only B)
+    rows = list(load_dataset("bedlam-raw", root, gt, caption_fn=captions, max_overlap=None))
+    assert sorted({r["id"].rsplit(":", 1)[1] for r in rows}) == ["1", "2"]
+    rows = list(load_dataset("bedlam-raw", root / SCENE, gt, caption_fn=captions, frame_step=1, split="val"))
+    assert len(rows) == 3 and {r["split"] for r in rows} == {"val"}  # frames 0, 3, 5
+
+
+def test_raw_closeup_is_rotated(tmp_path: Path) -> None:
+    bodies = [{"name": "rp_dana_posed_004_0004", "pos": (250.0, 0.0, 0.0), "yaw": 90.0, "start": 0,
+               "motion": motion([0.0] * 8), "color": (255, 0, 0)}]
+    root, gt, _ = write_scene(tmp_path, CLOSEUP, bodies)
+    rows = list(load_dataset("bedlam-raw", root, gt, caption_fn=captions))
+    assert len(rows) == 2
+    for r in rows:
+        meta = json.loads(r["meta"])
+        box = np.asarray(meta["box"])
+        assert meta["closeup"] and box[2] <= 720 and box[3] <= 1280
+        crop = Image.open(io.BytesIO(r["image"]))
+        assert crop.getpixel((96, 128)) == (255, 0, 0)
+        np.testing.assert_allclose(root_mat(r), np.eye(3), atol=1e-4)
+
+
+def test_raw_bad_inputs(tmp_path: Path) -> None:
+    root, gt, bodies = write_scene(tmp_path)
+    cam = root / SCENE / "ground_truth" / "camera" / "seq_000000_camera.csv"
+    text = cam.read_text()
+    cam.unlink()
+    with pytest.raises(LoaderError, match=r"seq_000000_camera\.csv.*camera CSV.*not found"):
+        list(load_dataset("bedlam-raw", root, gt, caption_fn=captions))
+    cam.write_text(text.replace("24.0", "nan", 1))
+    with pytest.raises(LoaderError, match=r"seq_000000_camera\.csv: row 0.*'focal_length'.*NaN"):
+        list(load_dataset("bedlam-raw", root, gt, caption_fn=captions))
+    cam.write_text(text)
+    motion_path = gt / "rp_bob_posed_002" / "0002" / "motion_seq.npz"
+    good = dict(np.load(motion_path))
+    np.savez(motion_path, **{**good, "poses": good["poses"][:, :100]})
+    with pytest.raises(LoaderError, match=r"0002/motion_seq\.npz.*'poses'.*\(12, 100\)"):
+        list(load_dataset("bedlam-raw", root, gt, caption_fn=captions))
+    trans = good["trans"].copy()
+    trans[3, 1] = np.nan
+    np.savez(motion_path, **{**good, "trans": trans})
+    with pytest.raises(LoaderError, match=r"0002/motion_seq\.npz.*'trans'.*NaN"):
+        list(load_dataset("bedlam-raw", root, gt, caption_fn=captions))
+    motion_path.unlink()
+    with pytest.raises(LoaderError, match=r"0002/motion_seq\.npz.*not found"):
+        list(load_dataset("bedlam-raw", root, gt, caption_fn=captions))
+    root2, gt2, _ = write_scene(tmp_path / "c", comment="start_frame:abc")
+    with pytest.raises(LoaderError, match=r"be_seq\.csv: row 1.*'Comment'.*start_frame:abc"):
+        list(load_dataset("bedlam-raw", root2, gt2, caption_fn=captions))
+    root3, gt3, _ = write_scene(tmp_path / "d", comment="start_frame=x2")
+    with pytest.raises(LoaderError, match=r"be_seq\.csv: row 1.*'Comment'.*start_frame=<int>"):
+        list(load_dataset("bedlam-raw", root3, gt3, caption_fn=captions))
+    with pytest.raises(LoaderError, match=r"no BEDLAM scene folders"):
+        list(load_dataset("bedlam-raw", tmp_path / "gt", gt, caption_fn=captions))
+
+
+class _FakeSmplx:
+    """Stands in for SmplxBody: joints = the neutral skeleton scaled by (1 + betas[0]); has ``model``."""
+
+    shape_dim = 10
+
+    class model:  # noqa: N801 (mimics the attribute of SmplxBody)
+        v_template = np.array([[0.0, -0.5, 0.0], [0.0, -0.2, 0.0]])
+        shapedirs = np.zeros((2, 3, 10))
+        J_regressor = np.array([[0.5, 0.5], [1.0, 0.0]])
+
+    def __call__(self, pose: np.ndarray, shape: np.ndarray):  # noqa: ANN204
+        j = forward_kinematics(torch.as_tensor(pose)) * (1.0 + torch.as_tensor(shape[:, :1]))[:, :, None]
+        return type("Out", (), {"joints": j + 5.0})()  # pelvis anywhere: the loader subtracts it
+
+
+def test_raw_body_model_and_convert_options(tmp_path: Path) -> None:
+    root, gt, _ = write_scene(tmp_path)
+    plain = list(load_dataset("bedlam-raw", root, gt, caption_fn=captions, max_overlap=None))
+    fat = list(load_dataset("bedlam-raw", root, gt, caption_fn=captions, max_overlap=None, body=_FakeSmplx()))
+    assert [r["id"] for r in plain] == [r["id"] for r in fat]
+    for a, b in zip(plain, fat):
+        np.testing.assert_allclose(a["joints"], b["joints"])  # the row keeps the neutral joints
+        box_a, box_b = np.asarray(json.loads(a["meta"])["box"]), np.asarray(json.loads(b["meta"])["box"])
+        # betas[0] = 0.2 -> 20% larger skeleton; rest pelvis (0, -0.35, 0) -> about the default one
+        assert (box_b[3] - box_b[1]) > 1.1 * (box_a[3] - box_a[1])
+    from pose_search.data.convert import convert
+
+    with pytest.raises(ValueError, match="--gt-root is required"):
+        convert("bedlam-raw", root, tmp_path / "out")
+    manifest = convert("bedlam-raw", root, tmp_path / "out", gt_root=gt, image_root=root)
+    assert manifest["counts"]["poses"] == 2
