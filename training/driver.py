@@ -121,6 +121,7 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
         started = time.perf_counter()
         train_metrics = task.train_epoch(model, optimizer, train_set, epoch, rank, world, device)
         metrics: dict[str, Any] = {"epoch": epoch + 1, **{f"train/{k}": v for k, v in train_metrics.items()}}
+        metrics["train_seconds"] = time.perf_counter() - started
         if (epoch + 1) % cfg.val_every == 0 or epoch + 1 == cfg.epochs:
             metrics.update({f"val/{k}": v for k, v in task.evaluate(_unwrap(model), val_set, device).items()})
         metrics["epoch_seconds"] = time.perf_counter() - started
@@ -217,6 +218,8 @@ def fit(cfg: TrainConfig) -> dict[str, Any]:
     cfg.check()
     run_dir = Path(cfg.run_dir).absolute()
     cfg.run_dir = str(run_dir)
+    if cfg.data:  # workers may run in another working directory (or on another node)
+        cfg.data = str(Path(cfg.data).absolute())
     task = TASKS[cfg.task](cfg)  # checks the task options
     _check_run_config(run_dir, cfg)
     task.prepare()  # checks the inputs and caches features once, before any worker starts

@@ -9,7 +9,9 @@ Training samples one of the captions of each pose per step (uniformly); validati
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,7 @@ class CoreTask(Task):
     # ----------------------------------------------------------------- driver side
     def prepare(self) -> None:
         from pose_search.checkpoint import load_module
+        from pose_search.config import cache_dir
         from pose_search.data.store import read_manifest
         from pose_search.models.features import dataset_features, save_features, split_size
 
@@ -62,10 +65,20 @@ class CoreTask(Task):
             target = self.run_dir / "encoders" / m
             if not target.exists():
                 shutil.copytree(directory, target)
+        key = _features_key(self.cfg.data, {m: _encoder_dir(Path(p)) for m, p in given.items()})
         for split in ("train", self.options["val_split"]):
             path = self.run_dir / "features" / f"{split}.safetensors"
-            if not path.exists():
-                save_features(path, dataset_features(self.cfg.data, encoders, split, self.options["feature_batch"]))
+            if path.exists():
+                continue
+            # shared between runs on the same data and encoders (the Aligner and the ablations)
+            shared = cache_dir() / "features" / key / f"{split}.safetensors"
+            if not shared.exists():
+                save_features(shared, dataset_features(self.cfg.data, encoders, split, self.options["feature_batch"]))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(shared, path)
+            except OSError:
+                shutil.copyfile(shared, path)
 
     # ----------------------------------------------------------------- worker side
     def _load(self, split: str) -> Batch:
@@ -135,3 +148,15 @@ def _encoder_dir(path: Path) -> Path:
             return candidate
     raise ValueError(f"{str(path)!r} is neither an encoder checkpoint nor a run directory with one "
                      "(looked for config.json, best/encoder/, last/encoder/)")
+
+
+def _features_key(data: str, encoders: dict[str, Path]) -> str:
+    """Identity of a feature cache: the dataset (path + manifest) and the encoders' weights."""
+    h = hashlib.sha256(str(Path(data).resolve()).encode())
+    h.update((Path(data) / "manifest.json").read_bytes())
+    for m in sorted(encoders):
+        h.update(m.encode())
+        for name in ("config.json", "model.safetensors"):
+            f = encoders[m] / name
+            h.update(f.read_bytes() if name == "config.json" else str(f.stat().st_size).encode() + str(f.stat().st_mtime_ns).encode())
+    return h.hexdigest()[:20]

@@ -1,0 +1,139 @@
+"""Reference experiment: encoders + PoseEmbroider + Aligner + ablations on synthetic BEDLAM-Script.
+
+Stages (each skipped when its output exists, so a cut run resumes where it stopped):
+
+1. ``pose-search data generate --kind script --size 22000`` (20k train / 2k val);
+2. train the pose VAE, PoseText (text encoder) and the image encoder (pose regression on renders);
+3. train four cores on the cached frozen features: PoseEmbroider, Aligner, MLP core, no heads;
+4. evaluate each core on the val split with caption 0 (as the paper's final numbers): R@1/5/10
+   for the 9 query types, mRecall single / dual / overall; write
+   ``benchmarks/results/retrieval_synthetic.json`` (with the paper's numbers beside ours).
+
+    .venv/bin/python benchmarks/retrieval_synthetic.py --root experiments/synthetic
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import torch
+
+PAPER = {  # BEDLAM-Script val, Table 1 (secondary source, see shared/reference/poseembroider.md section 7)
+    "poseembroider": {"mRecall": 74.6, "mRecall_dual": 82.2},
+    "aligner": {"mRecall": 72.4, "mRecall_dual": 78.5},
+    "poseembroider-mlp": {"mRecall": 73.0},
+    "poseembroider-noheads": {"mRecall": 73.1},
+}
+CORES = ("poseembroider", "aligner", "poseembroider-mlp", "poseembroider-noheads")
+
+
+def stage(name: str, done: bool, fn, timings: dict) -> None:
+    if done:
+        print(f"[skip] {name}")
+        return
+    start = time.perf_counter()
+    print(f"[run ] {name}", flush=True)
+    fn()
+    timings[name] = round(time.perf_counter() - start, 1)
+    print(f"[done] {name} in {timings[name]} s", flush=True)
+
+
+def main() -> None:
+    from pose_search.data.generate import GenerateConfig
+    from pose_search.data.generate import run as generate
+    from training.driver import TrainConfig, fit
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--root", default="experiments/synthetic")
+    p.add_argument("--size", type=int, default=22000)
+    p.add_argument("--val-fraction", type=float, default=1 / 11)
+    p.add_argument("--posevae-epochs", type=int, default=4)
+    p.add_argument("--posetext-epochs", type=int, default=4)
+    p.add_argument("--image-epochs", type=int, default=3)
+    p.add_argument("--core-epochs", type=int, default=15)
+    p.add_argument("--out", default=str(Path(__file__).parent / "results" / "retrieval_synthetic.json"))
+    args = p.parse_args()
+    root = Path(args.root)
+    data = root / "data"
+    runs = root / "runs"
+    timings: dict[str, float] = {}
+    os.environ.setdefault("POSE_SEARCH_TORCH_THREADS", str(os.cpu_count() or 1))
+
+    cfg = GenerateConfig(kind="script", size=args.size, seed=0, val_fraction=args.val_fraction)
+    stage("data", (data / "manifest.json").exists() and json.loads((data / "manifest.json").read_text())["status"] == "complete",
+          lambda: generate(data, cfg, workers=os.cpu_count() or 1), timings)
+
+    def train(task: str, epochs: int, batch: int, lr: float, **options) -> None:
+        fit(TrainConfig(task=task, run_dir=str(runs / task if task not in CORES else runs / options["model"]),
+                        data=str(data), epochs=epochs, batch_size=batch, lr=lr, task_options=options))
+
+    def trained(run: str, epochs: int) -> bool:
+        path = runs / run / "metrics.jsonl"
+        return path.exists() and len(path.read_text().splitlines()) >= epochs
+
+    stage("posevae", trained("posevae", args.posevae_epochs), lambda: train("posevae", args.posevae_epochs, 128, 1e-3), timings)
+    stage("posetext", trained("posetext", args.posetext_epochs), lambda: train("posetext", args.posetext_epochs, 128, 2e-4), timings)
+    stage("image", trained("image", args.image_epochs),
+          lambda: train("image", args.image_epochs, 32, 3e-4,
+                        model_config={"encoder": {"embed_dim": 128, "depth": 4, "num_heads": 4}}), timings)
+    encoders = {"image_encoder": str(runs / "image"), "pose_encoder": str(runs / "posevae"),
+                "text_encoder": str(runs / "posetext")}
+    for core in CORES:
+        task = "aligner" if core == "aligner" else "core"
+
+        def run_core(core=core, task=task) -> None:
+            fit(TrainConfig(task=task, run_dir=str(runs / core), data=str(data), epochs=args.core_epochs,
+                            batch_size=128, lr=2e-4, task_options={"model": core, **encoders}))
+        stage(core, trained(core, args.core_epochs), run_core, timings)
+
+    results = {core: evaluate(runs / core) for core in CORES if (runs / core / "best").exists()}
+    out = {
+        "benchmark": "retrieval_synthetic",
+        "dataset": {"size": args.size, "val_fraction": args.val_fraction, "caption": 0},
+        "epochs": {"posevae": args.posevae_epochs, "posetext": args.posetext_epochs, "image": args.image_epochs,
+                   "core": args.core_epochs},
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+        "stage_seconds": timings,
+        "results": results,
+        "paper_bedlam_script_val": PAPER,
+        "chance_R@10": 100.0 * 10 / max(1, _val_rows(runs)),
+    }
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(out, indent=2) + "\n")
+    print(json.dumps({k: {m: round(v[m], 1) for m in ("mRecall", "mRecall_single", "mRecall_dual")}
+                      for k, v in results.items()}, indent=2))
+
+
+def _val_rows(runs: Path) -> int:
+    from pose_search.models.features import load_features
+
+    path = runs / "poseembroider" / "features" / "val.safetensors"
+    return len(load_features(path)["ids"]) if path.exists() else 0
+
+
+@torch.no_grad()
+def evaluate(run: Path) -> dict[str, float]:
+    """Final numbers: the best core on the val features, caption 0 for every text."""
+    from pose_search.checkpoint import load_module
+    from pose_search.metrics.retrieval import retrieval_metrics
+    from pose_search.models.features import load_features
+
+    core = load_module(run / "best" / "core").eval()
+    feats = load_features(run / "features" / "val.safetensors")
+    feats = {k: torch.from_numpy(v.astype("float32")) for k, v in feats.items() if k != "ids"}
+    feats["text"] = feats["text"][:, 0]
+    refs = {}
+    for s in range(0, len(feats["pose"]), 512):
+        for k, v in core.reference_embeddings({m: x[s : s + 512] for m, x in feats.items()}).items():
+            refs.setdefault(k, []).append(v)
+    refs = {k: torch.cat(v) for k, v in refs.items()}
+    return retrieval_metrics(refs, core.query_embedding)
+
+
+if __name__ == "__main__":
+    main()
