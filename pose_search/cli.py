@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "data": ("pose_search.data.cli", "generate, inspect and convert datasets"),
     "body": ("pose_search.body.cli", "body models: build the anny cache, export a mesh"),
     "train": ("training.cli", "train an encoder, the core or the Aligner with Ray Train"),
+    "demo": ("pose_search.demo", "build the embedded default (synthetic data) and show it"),
 }
 
 
