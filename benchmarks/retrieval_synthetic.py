@@ -53,9 +53,9 @@ def main() -> None:
     p.add_argument("--size", type=int, default=22000)
     p.add_argument("--val-fraction", type=float, default=1 / 11)
     p.add_argument("--posevae-epochs", type=int, default=4)
-    p.add_argument("--posetext-epochs", type=int, default=4)
+    p.add_argument("--posetext-epochs", type=int, default=3)
     p.add_argument("--image-epochs", type=int, default=3)
-    p.add_argument("--core-epochs", type=int, default=15)
+    p.add_argument("--core-epochs", type=int, default=10)
     p.add_argument("--out", default=str(Path(__file__).parent / "results" / "retrieval_synthetic.json"))
     args = p.parse_args()
     root = Path(args.root)
@@ -77,7 +77,11 @@ def main() -> None:
         return path.exists() and len(path.read_text().splitlines()) >= epochs
 
     stage("posevae", trained("posevae", args.posevae_epochs), lambda: train("posevae", args.posevae_epochs, 128, 1e-3), timings)
-    stage("posetext", trained("posetext", args.posetext_epochs), lambda: train("posetext", args.posetext_epochs, 128, 2e-4), timings)
+    # sized for a 2-core CPU: ~1 M parameters (DistilBERT layout 128 wide x 2 layers, 1 topping layer)
+    text_cpu = {"dim": 128, "n_layers": 2, "n_heads": 4, "hidden_dim": 512, "out_dim": 256,
+                "topping_layers": 1, "topping_heads": 4, "topping_ffn": 512}
+    stage("posetext", trained("posetext", args.posetext_epochs),
+          lambda: train("posetext", args.posetext_epochs, 128, 5e-4, model_config={"text": text_cpu}), timings)
     stage("image", trained("image", args.image_epochs),
           lambda: train("image", args.image_epochs, 32, 3e-4,
                         model_config={"encoder": {"embed_dim": 128, "depth": 4, "num_heads": 4}}), timings)
