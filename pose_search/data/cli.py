@@ -19,6 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--workers", type=int, default=None, help="processes (default: CPU count)")
     g.add_argument("--val-fraction", type=float, default=0.1)
     g.add_argument("--image-format", choices=("jpeg", "png"), default="jpeg")
+    g.add_argument("--pair-feature", default="pose",
+                   help="fix: feature pairs are mined on, 'pose' (hand-made) or a PoseText run directory")
     s = sub.add_parser("show", help="contact sheet of samples with their captions (PNG)")
     s.add_argument("dir", help="dataset directory")
     s.add_argument("--out", required=True, help="PNG file to write")
@@ -60,7 +62,8 @@ def _generate(args: argparse.Namespace) -> int:
     from pose_search.data.generate import run as generate
 
     cfg = GenerateConfig(kind=args.kind, size=args.size, seed=args.seed,
-                         val_fraction=args.val_fraction, image_format=args.image_format)
+                         val_fraction=args.val_fraction, image_format=args.image_format,
+                         pair_feature=args.pair_feature)
     cfg.check()
     bar = tqdm(total=args.size, unit="pose", desc=f"generate {args.kind}")
 

@@ -23,7 +23,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ import torch
 
 from pose_search.body.convention import normalize_heading
 from pose_search.data.manifest import build_manifest
+from pose_search.data.pairing.features import HANDMADE, pair_features, resolve_pair_feature
 from pose_search.data.schema import PAIRS_TABLE, POSES_TABLE, pair_rows_to_table, pose_rows_to_table
 from pose_search.data.store import (
     DatasetError,
@@ -63,6 +64,8 @@ class GenerateConfig:
     sequence_fraction: float = 0.5
     sequence_length: int = 15  # 15 frames at 30 fps: in-sequence pairs are < 0.5 s apart
     sequence_fps: float = 30.0
+    # fix only: the feature pairs are mined on: "pose" (hand-made) or a PoseText run directory
+    pair_feature: str = "pose"
 
     def check(self) -> None:
         if self.kind not in KINDS:
@@ -75,6 +78,8 @@ class GenerateConfig:
             raise ValueError(f"image_format {self.image_format!r}: expected 'jpeg' or 'png'")
         if self.chunk_size < 1 or self.n_captions < 1:
             raise ValueError("chunk_size and n_captions must be >= 1")
+        if self.kind != "fix" and self.pair_feature != HANDMADE:
+            raise ValueError(f"pair_feature {self.pair_feature!r}: only --kind fix mines pairs")
 
 
 @dataclass
@@ -252,7 +257,8 @@ def _check_existing(out: Path, cfg: GenerateConfig) -> None:
     if not (out / "manifest.json").exists():
         return
     manifest = read_manifest(out)
-    stored = manifest.get("config", {})
+    # fields added after a dataset was made take their defaults (older manifests stay resumable)
+    stored = {**asdict(GenerateConfig(kind=cfg.kind)), **manifest.get("config", {})}
     if stored != asdict(cfg):
         raise DatasetError(
             f"{str(out)!r} already holds a dataset generated with another configuration "
@@ -268,6 +274,8 @@ def run(
 ) -> dict[str, Any]:
     """Generate (or resume) a synthetic dataset in ``out``; returns its manifest."""
     cfg.check()
+    if cfg.kind == "fix":  # a PoseText path is stored resolved (absolute, its checkpoint folder)
+        cfg = replace(cfg, pair_feature=resolve_pair_feature(cfg.pair_feature))
     out = Path(out)
     _check_existing(out, cfg)
     start = time.perf_counter()
@@ -311,7 +319,6 @@ def _build_pairs(out: Path, cfg: GenerateConfig, plan: PosePlan) -> None:
     from pose_search.body.skeleton import neutral_joints
     from pose_search.data.captioning import posecode_signature
     from pose_search.data.pairing import instruct_pairs, mine_pairs
-    from pose_search.data.pairing.mining import pose_feature
 
     if stored_keys(out, PAIRS_TABLE):
         return  # pairs are written in one commit: present means complete
@@ -323,7 +330,8 @@ def _build_pairs(out: Path, cfg: GenerateConfig, plan: PosePlan) -> None:
         if len(idx) < 2:
             continue
         sig = posecode_signature(joints[idx], plan.poses[idx], rng=rng)
-        pairs = mine_pairs(pose_feature(joints[idx]), sig, plan.sequence[idx], plan.times[idx], rng=rng)
+        feats = pair_features(cfg.pair_feature, joints[idx], plan.poses[idx])
+        pairs = mine_pairs(feats, sig, plan.sequence[idx], plan.times[idx], rng=rng)
         if not pairs:
             continue
         for kind in ("in", "out"):

@@ -14,7 +14,8 @@ number of posecode categories that differ, ``D(A, B)``, to be larger than ``min_
 ``min_diff_out``. The defaults are the ``in15_out20_t05_sim0709`` setting.
 
 Until a learned PoseText embedding exists, :func:`pose_feature` gives a hand-made feature whose
-cosine similarity behaves sensibly (see its docstring for the calibration).
+cosine similarity behaves sensibly (see its docstring for the calibration); once one is trained,
+:mod:`.features` gives its pose embeddings instead (``--pair-feature RUN``).
 
 Memory: the similarity matrix is never materialised; rows (poses B) are processed in float32
 blocks of ``block`` rows, so peak memory is about ``block * N * 4`` bytes plus the candidates.
