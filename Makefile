@@ -8,13 +8,16 @@ EXTRA      ?= cpu
 export ANNY_CACHE_DIR ?= $(CURDIR)/.cache/anny
 export WARP_CACHE_PATH ?= $(CURDIR)/.cache/warp
 export POSE_SEARCH_CACHE ?= $(CURDIR)/.cache/pose_search
+export NLTK_DATA ?= $(CURDIR)/.cache/nltk_data
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(EXTRA)
-APT_PACKAGES :=
+APT_PACKAGES := wordnet-base wordnet-sense-index
+# nltk_data folder (first NLTK_DATA entry) that gets corpora/wordnet, for METEOR
+NLTK_DATA_DIR := $(firstword $(subst :, ,$(NLTK_DATA)))
 
-.PHONY: venv test demo lint body-cache clean-venv
+.PHONY: venv test demo lint body-cache wordnet clean-venv
 
-venv: $(STAMP) $(ANNY_CACHE_DIR)/.built
+venv: $(STAMP) $(ANNY_CACHE_DIR)/.built $(NLTK_DATA_DIR)/.wordnet-built
 
 $(STAMP): pyproject.toml
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -32,6 +35,14 @@ $(ANNY_CACHE_DIR)/.built: $(STAMP)
 	touch $@
 
 body-cache: $(ANNY_CACHE_DIR)/.built
+
+# WordNet for METEOR (no PyPI package ships it): $(NLTK_DATA_DIR)/corpora/wordnet, copied from the
+# Debian packages in APT_PACKAGES (/usr/share/wordnet) plus a generated lexnames file.
+$(NLTK_DATA_DIR)/.wordnet-built: $(STAMP)
+	$(BIN)/python -m pose_search.metrics.text --build-wordnet $(NLTK_DATA_DIR)
+	touch $@
+
+wordnet: $(NLTK_DATA_DIR)/.wordnet-built
 
 test: venv
 	$(BIN)/python -m pytest tests $(PYTEST_ARGS)

@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -84,6 +86,8 @@ def load_model(run_dir: str | Path, which: str = "best") -> nn.Module:
 
     * core / aligner runs -> :class:`PoseSearchModel` (``RUN/encoders/*`` + ``RUN/<which>/core``);
     * encoder runs -> the frozen encoder (``RUN/<which>/encoder``);
+    * HPS runs -> :class:`~pose_search.models.heads.hps_pipeline.HPSPipeline` (image/text -> body);
+    * instructions runs -> :class:`~pose_search.models.heads.instruction_pipeline.InstructionPipeline`;
     * a checkpoint directory (``config.json`` + ``model.safetensors``) -> its module.
     """
     run = Path(run_dir)
@@ -94,6 +98,17 @@ def load_model(run_dir: str | Path, which: str = "best") -> nn.Module:
     part = run / which
     if not part.is_dir() and which == "best":
         part = run / "last"
+    if (part / "head").is_dir() and (run / "representation").is_dir():
+        from pose_search.checkpoint import read_config
+        from pose_search.models.registry import model_kind
+
+        if model_kind(read_config(part / "head")["name"]) == "head.instructions":
+            from pose_search.models.heads.instruction_pipeline import load_instruction_pipeline
+
+            return load_instruction_pipeline(run, which)
+        from pose_search.models.heads.hps_pipeline import load_hps_pipeline
+
+        return load_hps_pipeline(run, which)
     if (part / "core").is_dir():
         encoders = {m: load_module(run / "encoders" / m) for m in MODALITIES if (run / "encoders" / m).is_dir()}
         if not encoders:
@@ -104,3 +119,39 @@ def load_model(run_dir: str | Path, which: str = "best") -> nn.Module:
             module = load_module(part / name)
             return module.freeze() if isinstance(module, ModalityEncoder) else module.eval()
     raise CheckpointError(f"{str(run)!r} holds no model (no config.json, {which}/core, or {which}/encoder)")
+
+
+def model_files(run: str | Path) -> dict[str, Path]:
+    """The files of a core run that make the model (``encoders/`` + the best, else last, core),
+    under their names in a copy: ``encoders/...``, ``best/core/...``."""
+    run = Path(run)
+    core = next((run / w / "core" for w in ("best", "last") if (run / w / "core").is_dir()), None)
+    if core is None or not (run / "encoders").is_dir():
+        raise CheckpointError(f"{str(run)!r} is not a trained core run (needs encoders/ and best/core/); "
+                              "train one with `pose-search train core`")
+    files = {f"encoders/{f.relative_to(run / 'encoders')}": f for f in (run / "encoders").rglob("*") if f.is_file()}
+    files.update({f"best/core/{f.relative_to(core)}": f for f in core.rglob("*") if f.is_file()})
+    return files
+
+
+def model_fingerprint(files: dict[str, Path]) -> str:
+    """A short hash of the names and bytes of ``files`` (which model an index was built with)."""
+    h = hashlib.sha256()
+    for name in sorted(files):
+        h.update(name.encode())
+        h.update(files[name].read_bytes())
+    return h.hexdigest()[:16]
+
+
+def copy_model(files: dict[str, Path], target: Path) -> Path:
+    """Copy the files of :func:`model_files` into ``target`` (a minimal run directory that
+    :func:`load_model` reads), atomically; an existing ``target`` is kept as it is."""
+    if target.is_dir():
+        return target
+    tmp = target.with_name(target.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    for name, src in files.items():
+        (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, tmp / name)
+    tmp.rename(target)
+    return target

@@ -18,6 +18,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "data": ("pose_search.data.cli", "generate, inspect and convert datasets"),
     "body": ("pose_search.body.cli", "body models: build the anny cache, export a mesh"),
     "train": ("training.cli", "train an encoder, the core or the Aligner with Ray Train"),
+    "index": ("indexing.cli", "embed a dataset into a LanceDB + ANN index (Ray Data)"),
+    "search": ("indexing.search_cli", "search an index by text, image, pose or any mix"),
+    "eval": ("indexing.eval_cli", "evaluate: retrieval recall (exact and via an index), mesh recovery, instructions"),
+    "mesh": ("pose_search.models.heads.mesh_cli", "recover a 3D body (mesh + parameters) from an image"),
+    "instruct": ("pose_search.models.heads.instruct_cli", "a corrective instruction from pose A to pose B"),
     "demo": ("pose_search.demo", "build the embedded default (synthetic data) and show it"),
 }
 

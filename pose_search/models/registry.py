@@ -38,6 +38,9 @@ def _load_all() -> None:
         "pose_search.models.encoders.image",
         "pose_search.models.posetext",
         "pose_search.models.core",
+        "pose_search.models.heads.hps",
+        "pose_search.models.heads.instructions",
+        "pose_search.models.pairtext",
     ):
         try:
             importlib.import_module(module)

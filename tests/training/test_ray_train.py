@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -24,13 +26,28 @@ def _cmd(run_dir, data, encoders, epochs):
             "--text-encoder", str(encoders["text"]), "--set", f"model_config={json.dumps(CORE)}"]
 
 
+def _kill_ray_instance(session: int, ray_tmp: str) -> None:
+    """SIGKILL the processes of one Ray instance: its session, or its own temp dir in the command."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmd = (entry / "cmdline").read_bytes().decode(errors="replace")
+            if os.getsid(int(entry.name)) == session or ray_tmp in cmd:
+                os.kill(int(entry.name), signal.SIGKILL)
+        except (OSError, ProcessLookupError):
+            continue
+
+
 def _metrics(run_dir):
     return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
 
 
 def test_killed_run_resumes_and_ends_like_an_uninterrupted_one(tmp_path, tiny_dataset, tiny_encoders):
     epochs = 14
-    env = {**os.environ, "RAY_DEDUP_LOGS": "0"}
+    # its own Ray temp dir (short: Unix socket paths), apart from any other Ray instance here
+    ray_tmp = tempfile.mkdtemp(prefix="rk", dir="/tmp")
+    env = {**os.environ, "RAY_DEDUP_LOGS": "0", "RAY_TMPDIR": ray_tmp}
     reference = tmp_path / "reference"
     r = subprocess.run(_cmd(reference, tiny_dataset, tiny_encoders, epochs), capture_output=True, text=True,
                        timeout=600, env=env)
@@ -49,8 +66,9 @@ def test_killed_run_resumes_and_ends_like_an_uninterrupted_one(tmp_path, tiny_da
     proc.wait()
     done_before = len(_metrics(killed))
     assert 3 <= done_before < epochs, "the run was not interrupted mid-way"
-    # anything of that Ray instance still alive (it was killed, not shut down)
-    subprocess.run([str(Path(sys.executable).parent / "ray"), "stop", "--force"], capture_output=True, timeout=120)
+    # anything of that Ray instance still alive (it was killed, not shut down); never `ray stop`,
+    # which would also kill every other Ray instance on the machine
+    _kill_ray_instance(proc.pid, ray_tmp)
 
     r = subprocess.run(_cmd(killed, tiny_dataset, tiny_encoders, epochs), capture_output=True, text=True,
                        timeout=600, env=env)
@@ -61,6 +79,7 @@ def test_killed_run_resumes_and_ends_like_an_uninterrupted_one(tmp_path, tiny_da
     assert b[-1]["val/mRecall"] == pytest.approx(a[-1]["val/mRecall"], abs=1e-6)
     assert (killed / "best" / "core" / "model.safetensors").exists()
     assert (killed / "curves.png").exists()
+    shutil.rmtree(ray_tmp, ignore_errors=True)
 
 
 def test_bad_config_fails_before_any_work(tmp_path, tiny_dataset):

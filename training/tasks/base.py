@@ -82,3 +82,27 @@ class Task(ABC):
         if steps == 0:
             raise ValueError(f"the training split has {n} rows, fewer than one batch of {self.cfg.batch_size}")
         return {k: v / steps for k, v in totals.items()}
+
+
+@torch.no_grad()
+def two_tower_metrics(model: torch.nn.Module, inputs: list[torch.Tensor], names: tuple[str, str],
+                      device: torch.device, batch: int = 128) -> dict[str, float]:
+    """Validation of a two-tower retrieval model (PoseText, PairText): ``model(*inputs)`` gives
+    unit embeddings ``(a (N, E), b (N, E))``; returns the symBBC loss (first 1,024 rows), R@1/5/10
+    both ways and their mean ``mRecall``."""
+    from pose_search.metrics.retrieval import ranks_of_matches, recall_at
+
+    model.eval()
+    n = len(inputs[0])
+    outs_a, outs_b = [], []
+    for s in range(0, n, batch):
+        a, b = model(*(x[s : s + batch].to(device) for x in inputs))
+        outs_a.append(a.cpu())
+        outs_b.append(b.cpu())
+    a, b = torch.cat(outs_a), torch.cat(outs_b)
+    metrics = {"loss": float(model.loss(a[:1024], b[:1024]))}
+    for name, q, g in ((f"{names[0]}->{names[1]}", a, b), (f"{names[1]}->{names[0]}", b, a)):
+        for k, v in recall_at(ranks_of_matches(q, g)).items():
+            metrics[f"{name}/R@{k}"] = v
+    metrics["mRecall"] = float(np.mean([v for k, v in metrics.items() if "/R@" in k]))
+    return metrics

@@ -10,10 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
-from training.tasks.base import Batch, Task
+from training.tasks.base import Batch, Task, two_tower_metrics
 from training.tasks.data import load_split
 
 # DistilBERT layout, sized for training from scratch on a CPU
@@ -93,23 +92,9 @@ class PoseTextTask(Task):
 
     @torch.no_grad()
     def evaluate(self, model: torch.nn.Module, val: Batch, device: torch.device) -> dict[str, float]:
-        from pose_search.metrics.retrieval import ranks_of_matches, recall_at
-
-        model.eval()
         n = len(val["pose"])
         ids, mask = self._pick(val, torch.arange(n))
-        poses, texts = [], []
-        for s in range(0, n, 128):
-            p, t = model(val["pose"][s : s + 128].to(device), ids[s : s + 128].to(device), mask[s : s + 128].to(device))
-            poses.append(p.cpu())
-            texts.append(t.cpu())
-        p, t = torch.cat(poses), torch.cat(texts)
-        metrics = {"loss": float(model.loss(p[:1024], t[:1024]))}
-        for name, q, g in (("pose->text", p, t), ("text->pose", t, p)):
-            for k, v in recall_at(ranks_of_matches(q, g)).items():
-                metrics[f"{name}/R@{k}"] = v
-        metrics["mRecall"] = float(np.mean([v for k, v in metrics.items() if "/R@" in k]))
-        return metrics
+        return two_tower_metrics(model, [val["pose"], ids, mask], ("pose", "text"), device)
 
     def export(self, model: torch.nn.Module, directory: Path, metrics: dict[str, Any]) -> None:
         from pose_search.checkpoint import save_module

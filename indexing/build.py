@@ -1,0 +1,191 @@
+"""``pose-search index build``: model + dataset -> an index directory that answers queries alone.
+
+Steps (each checked before any work starts, each idempotent):
+
+1. copy the model (``encoders/`` + the best ``core``) into ``INDEX/model``;
+2. embed the dataset rows not yet in the table with Ray Data (:mod:`indexing.embed`) and commit
+   them in one go (:mod:`indexing.table`);
+3. (re)build one ANN index per vector column when the table changed (:mod:`indexing.ann`), its
+   search parameters tuned on *cross-modal* queries (e.g. text -> pose for the pose column), the
+   way users query, to reach ``recall_target`` recall@10 against exact search;
+4. write ``INDEX/index.json``.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from indexing.table import (
+    ANN_DIR,
+    INFO_FILE,
+    MODEL_DIR,
+    IndexDirError,
+    commit_staging,
+    read_info,
+    stored_ids,
+    table_path,
+    vector_column,
+    write_info,
+)
+from pose_search.api import copy_model as _copy_model_files
+from pose_search.api import model_files as _model_files
+from pose_search.api import model_fingerprint as _fingerprint
+
+log = logging.getLogger(__name__)
+
+INDEX_FORMAT = 1
+TUNE_QUERIES = 1000
+
+
+@dataclass
+class BuildConfig:
+    model: str  # a core / aligner run directory (or another index's model/)
+    data: str  # a dataset directory
+    out: str  # the index directory (given again: resume / add new rows)
+    split: str | None = None  # index only this split (None: every row)
+    workers: int = 1
+    gpu: bool = False
+    batch_size: int = 64
+    ann: str = "auto"  # auto | flat | hnsw | ivfpq | lance
+    recall_target: float = 0.95
+
+
+def _dataset_modalities(data: Path, model_modalities: tuple[str, ...]) -> tuple[str, ...]:
+    """Modalities both the model and the dataset have (a dataset without images: pose + text)."""
+    import pyarrow.compute as pc
+
+    from pose_search.data.schema import POSES_TABLE
+    from pose_search.data.store import open_table
+
+    ds = open_table(data, POSES_TABLE)
+    has_image = ds.count_rows(filter=pc.field("image").is_valid() | pc.field("image_path").is_valid()) > 0
+    present = {"pose", "text"} | ({"image"} if has_image else set())
+    return tuple(m for m in model_modalities if m in present)
+
+
+def build(cfg: BuildConfig, progress: bool = True) -> dict[str, Any]:
+    """Build or update the index ``cfg.out``; returns its ``index.json`` content."""
+    from indexing.embed import run_embedding
+    from pose_search.api import PoseSearchModel, load_model
+    from pose_search.data.store import read_manifest
+
+    if cfg.ann not in ("auto", "flat", "hnsw", "ivfpq", "lance"):
+        raise ValueError(f"ann {cfg.ann!r}: expected auto, flat, hnsw, ivfpq or lance")
+    if cfg.workers < 1 or cfg.batch_size < 1:
+        raise ValueError("workers and batch_size must be >= 1")
+    run, data, out = Path(cfg.model).absolute(), Path(cfg.data).absolute(), Path(cfg.out).absolute()
+    manifest = read_manifest(data)  # clear error for a missing / corrupt dataset
+    if (out / INFO_FILE).exists():
+        old = read_info(out)
+        if old["data"] != str(data) or old.get("split") != cfg.split:
+            raise IndexDirError(f"{str(out)!r} indexes {old['data']!r} (split {old.get('split')}); "
+                                "use a new --out for another dataset")
+    elif out.exists() and any(p.name not in (MODEL_DIR, "staging", "db") for p in out.iterdir()):
+        raise IndexDirError(f"{str(out)!r} exists and is not an index directory; choose a new --out")
+    files = _model_files(run)
+    fingerprint = _fingerprint(files)
+    copied = out / MODEL_DIR
+    if copied.is_dir() and _fingerprint({str(f.relative_to(copied)): f for f in copied.rglob("*")
+                                         if f.is_file()}) != fingerprint:
+        raise IndexDirError(f"{str(out)!r} was built with another model; use a new --out")
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    model_dir = _copy_model_files(files, out / MODEL_DIR)
+    model = load_model(model_dir)
+    if not isinstance(model, PoseSearchModel):
+        raise IndexDirError(f"{str(run)!r} is not a core run")
+    modalities = _dataset_modalities(data, model.modalities)
+    dims = {m: int(model.core.cfg.latent_dim) for m in modalities}
+    timings: dict[str, float] = {}
+
+    t = time.perf_counter()
+    have = stored_ids(out)
+    staging = run_embedding(model_dir, data, out, dims, have, cfg.split, cfg.workers, cfg.gpu, cfg.batch_size)
+    version = commit_staging(out, staging) if staging is not None else _table_version(out)
+    timings["embed"] = round(time.perf_counter() - t, 2)
+    if version is None:
+        raise IndexDirError(f"dataset {str(data)!r} has no rows{'' if cfg.split is None else ' in split ' + repr(cfg.split)}")
+
+    old = read_info(out) if (out / INFO_FILE).exists() else {}
+    t = time.perf_counter()
+    ann = old.get("ann", {}) if old.get("table_version") == version and old.get("ann_kind") == cfg.ann else {}
+    if not ann:
+        ann = build_ann_indexes(out, model, modalities, cfg, progress)
+    timings["ann"] = round(time.perf_counter() - t, 2)
+    import lance
+
+    info = {
+        "format": INDEX_FORMAT,
+        "model_source": str(run),
+        "model_fingerprint": fingerprint,
+        "data": str(data),
+        "data_kind": manifest.get("kind"),
+        "split": cfg.split,
+        "modalities": list(modalities),
+        "dims": dims,
+        "rows": lance.dataset(str(table_path(out))).count_rows(),
+        "table_version": version,
+        "ann_kind": cfg.ann,
+        "ann": ann,
+        "build": {**asdict(cfg), "seconds": {**timings, "total": round(time.perf_counter() - start, 2)}},
+    }
+    write_info(out, info)
+    return info
+
+
+def _table_version(out: Path) -> int | None:
+    import lance
+
+    path = table_path(out)
+    return int(lance.dataset(str(path)).version) if path.is_dir() else None
+
+
+def read_vectors(out: Path, modality: str, version: int | None = None) -> np.ndarray:
+    """``(N, D)`` float32 vectors of one modality, in table order (the ANN's row positions)."""
+    import lance
+
+    ds = lance.dataset(str(table_path(out)), version=version)
+    col = ds.to_table(columns=[vector_column(modality)]).column(0).combine_chunks()
+    return col.values.to_numpy(zero_copy_only=False).reshape(len(col), -1).astype(np.float32)
+
+
+@torch.no_grad()
+def cross_modal_queries(model: Any, out: Path, target: str, modalities: tuple[str, ...], n: int = TUNE_QUERIES,
+                        seed: int = 0) -> np.ndarray:
+    """``(Q, D)`` queries into ``target``'s space from the *other* modalities of stored rows."""
+    others = [m for m in modalities if m != target] or [target]
+    refs = {m: torch.from_numpy(read_vectors(out, m)) for m in set(others) | {target}}
+    rows = len(next(iter(refs.values())))
+    pick = np.random.default_rng(seed).choice(rows, size=min(n, rows), replace=False)
+    parts = []
+    for i, m in enumerate(others):
+        sel = torch.from_numpy(np.sort(pick[i :: len(others)]))
+        parts.append(model.core.query_embedding({m: refs[m][sel]}, (m,), target))
+    return torch.cat(parts).float().numpy()
+
+
+def build_ann_indexes(out: Path, model: Any, modalities: tuple[str, ...], cfg: BuildConfig,
+                      progress: bool) -> dict[str, Any]:
+    """One ANN index per modality column under ``INDEX/ann/<m>``; returns their infos."""
+    from indexing.ann import build_index
+
+    infos = {}
+    for m in modalities:
+        vectors = read_vectors(out, m)
+        queries = cross_modal_queries(model, out, m, modalities)
+        index = build_index(vectors, cfg.ann, tune_queries=queries, recall_target=cfg.recall_target,
+                            gpu=cfg.gpu, progress=progress)
+        target = out / ANN_DIR / m
+        shutil.rmtree(target, ignore_errors=True)
+        index.save(target)
+        infos[m] = index.info
+        log.info("ann %s: %s", m, {k: v for k, v in index.info.items() if k in ("kind", "recall", "qps")})
+    return infos

@@ -1,0 +1,252 @@
+"""SearchService: poses by image, text, pose or any mix, from an index directory alone.
+
+    service = SearchService("indexes/script")
+    hits = service.search(text="the left arm is raised above the head", target="pose", k=10)
+    hits = service.search(image="photo.jpg", text="kneeling", target="pose", filters={"split": "val"})
+
+``search`` encodes the given inputs with the frozen encoders, runs the core on exactly that
+subset, re-projects into the ``target`` modality's space and searches that column's ANN index.
+Several queries at once: give lists (or a ``(B, 22, 3)`` pose array) and get one list of hits
+per query. The same service backs the CLI, the Python API, the UI and the evaluation.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from indexing.table import ANN_DIR, MODEL_DIR, IndexDirError, read_info, table_path, vector_column
+
+MAX_K = 1000
+FILTER_COLUMNS = ("split", "family", "source")
+HIT_COLUMNS = ["id", "split", "family", "source", "pose", "captions", "image_ref", "meta"]
+
+
+@dataclass
+class Hit:
+    """One result: the pose ``(22, 3)``, its captions, where its image is, and the score."""
+
+    id: str
+    score: float
+    rank: int
+    caption: str
+    captions: list[str]
+    pose: np.ndarray
+    image_ref: str
+    split: str
+    family: str
+    source: str
+    meta: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["pose"] = np.asarray(self.pose).round(5).tolist()
+        return d
+
+
+def _as_list(value: Any) -> list:
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def load_query_image(item: Any) -> torch.Tensor:
+    """A path, encoded bytes, a PIL image or an ``(H, W, 3)`` uint8 array -> ``(3, 256, 192)``."""
+    from PIL import Image
+
+    from pose_search.models.encoders.image import (
+        ImageDecodeError,
+        decode_images,
+        fit_crop,
+        load_image_file,
+        pil_to_tensor,
+    )
+
+    if isinstance(item, (str, Path)):
+        if not Path(item).is_file():
+            raise FileNotFoundError(f"image file {str(item)!r} does not exist")
+        return load_image_file(item)
+    if isinstance(item, (bytes, bytearray)):
+        return decode_images([bytes(item)])[0]
+    if isinstance(item, Image.Image):
+        return pil_to_tensor(fit_crop(item)).float() / 255.0
+    if isinstance(item, np.ndarray) and item.ndim == 3 and item.shape[2] == 3:
+        return pil_to_tensor(fit_crop(Image.fromarray(item.astype(np.uint8)))).float() / 255.0
+    raise ImageDecodeError(f"image: expected a file path, encoded bytes, a PIL image or an (H, W, 3) array, "
+                           f"got {type(item).__name__}")
+
+
+def load_query_pose(value: Any) -> torch.Tensor:
+    """A ``(22, 3)`` / ``(B, 22, 3)`` array or a ``.npy`` / ``.npz`` pose file -> ``(B, 22, 3)``."""
+    from pose_search.body.convention import validate_pose
+    from pose_search.body.io import load_pose_file
+
+    if isinstance(value, (str, Path)):
+        return validate_pose(load_pose_file(value))
+    return validate_pose(value)
+
+
+class SearchService:
+    """Query an index directory built by ``pose-search index build``."""
+
+    def __init__(self, index_dir: str | Path, device: str = "cpu") -> None:
+        from indexing.ann import load_index
+        from pose_search.api import load_model
+
+        self.root = Path(index_dir)
+        self.info = read_info(self.root)
+        self.model = load_model(self.root / MODEL_DIR).to(device)
+        self.device = torch.device(device)
+        self.modalities: tuple[str, ...] = tuple(self.info["modalities"])
+        import lance
+
+        try:
+            self.table = lance.dataset(str(table_path(self.root)), version=int(self.info["table_version"]))
+        except (ValueError, OSError) as exc:
+            raise IndexDirError(f"index {str(self.root)!r}: cannot open its table: {exc}") from exc
+        self.rows = self.table.count_rows()
+        self.indexes = {}
+        for m in self.modalities:
+            try:
+                self.indexes[m] = load_index(self.root / ANN_DIR / m)
+            except (ValueError, OSError) as exc:
+                raise IndexDirError(f"index {str(self.root)!r}: the {m} ANN index is missing or corrupt "
+                                    f"({exc}); rebuild with `pose-search index build`") from exc
+            if len(self.indexes[m]) != self.rows:
+                raise IndexDirError(f"index {str(self.root)!r}: the {m} ANN index has {len(self.indexes[m])} "
+                                    f"rows, the table {self.rows}; rebuild with `pose-search index build`")
+        self._columns: dict[str, np.ndarray] = {}
+        self._vectors: dict[str, np.ndarray] = {}
+
+    # ------------------------------------------------------------------ queries
+    @torch.no_grad()
+    def encode(self, target: str, image: Any = None, text: Any = None, pose: Any = None) -> torch.Tensor:
+        """Query vectors ``(B, D)`` in ``target``'s space for the given inputs (any subset)."""
+        if target not in self.modalities:
+            raise ValueError(f"target {target!r}: this index holds {', '.join(self.modalities)}")
+        inputs: dict[str, Any] = {}
+        if text is not None:
+            texts = _as_list(text)
+            if not texts or not all(isinstance(t, str) and t.strip() for t in texts):
+                raise ValueError("empty query: text must be non-empty strings")
+            inputs["texts"] = [t.strip() for t in texts]
+        if pose is not None:
+            inputs["poses"] = load_query_pose(pose).to(self.device)
+        if image is not None:
+            images = _as_list(image)
+            if not images:
+                raise ValueError("empty query: no image given")
+            inputs["images"] = torch.stack([load_query_image(x) for x in images]).to(self.device)
+        if not inputs:
+            raise ValueError("empty query: give at least one of image, text, pose")
+        return self.model.query(target, **inputs)
+
+    def search(self, image: Any = None, text: Any = None, pose: Any = None, target: str = "pose", k: int = 10,
+               filters: dict[str, Any] | None = None) -> list[Hit] | list[list[Hit]]:
+        """Top-``k`` rows of the ``target`` column for the query; a list of lists for batches."""
+        if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k <= 0:
+            raise ValueError(f"k={k!r}: expected a positive integer")
+        if k > MAX_K:
+            raise ValueError(f"k={k}: at most {MAX_K} results per query")
+        batched = isinstance(text, (list, tuple)) or isinstance(image, (list, tuple)) or (
+            pose is not None and not isinstance(pose, (str, Path)) and np.asarray(pose).ndim == 3)
+        q = self.encode(target, image=image, text=text, pose=pose).float().cpu().numpy()
+        scores, rows = self.search_vectors(q, target, min(int(k), self.rows), filters)
+        hits = [self._hits(s, r) for s, r in zip(scores, rows)]
+        return hits if batched else hits[0]
+
+    def search_vectors(self, queries: np.ndarray, target: str, k: int,
+                       filters: dict[str, Any] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """ANN search of ``(Q, D)`` query vectors -> (scores, rows) ``(Q, k)``; rows -1 = none."""
+        index = self.indexes[target]
+        if not filters:
+            return index.search(queries, k)
+        allowed = self._filter_mask(filters)
+        n_allowed = int(allowed.sum())
+        if n_allowed == 0:
+            return np.full((len(queries), k), -np.inf, np.float32), np.full((len(queries), k), -1, np.int64)
+        kk = min(self.rows, max(4 * k, int(np.ceil(4 * k * self.rows / n_allowed))))
+        if kk <= min(self.rows, 4 * MAX_K):  # oversample, then drop the rows the filters exclude
+            s, r = index.search(queries, kk)
+            ok = np.where(r >= 0, allowed[np.clip(r, 0, None)], False)
+            if (ok.sum(1) >= min(k, n_allowed)).all():
+                out_s = np.full((len(queries), k), -np.inf, np.float32)
+                out_r = np.full((len(queries), k), -1, np.int64)
+                for i in range(len(queries)):
+                    keep = np.flatnonzero(ok[i])[:k]
+                    out_s[i, : len(keep)], out_r[i, : len(keep)] = s[i, keep], r[i, keep]
+                return out_s, out_r
+        # selective filters: exact search over the allowed rows only
+        rows = np.flatnonzero(allowed)
+        vecs = self._column_vectors(target)[rows]
+        scores = queries @ vecs.T
+        top = np.argsort(-scores, axis=1)[:, :k]
+        out_r = np.full((len(queries), k), -1, np.int64)
+        out_s = np.full((len(queries), k), -np.inf, np.float32)
+        out_r[:, : top.shape[1]] = rows[top]
+        out_s[:, : top.shape[1]] = np.take_along_axis(scores, top, 1)
+        return out_s, out_r
+
+    # ------------------------------------------------------------------ helpers
+    def _filter_mask(self, filters: dict[str, Any]) -> np.ndarray:
+        mask = np.ones(self.rows, dtype=bool)
+        for key, value in filters.items():
+            if key not in FILTER_COLUMNS:
+                raise ValueError(f"filter {key!r}: expected one of {FILTER_COLUMNS}")
+            if key not in self._columns:
+                col = self.table.to_table(columns=[key]).column(0).to_numpy(zero_copy_only=False)
+                self._columns[key] = col.astype(str)
+            mask &= np.isin(self._columns[key], [str(v) for v in _as_list(value)])
+        return mask
+
+    def _column_vectors(self, modality: str) -> np.ndarray:
+        if modality not in self._vectors:
+            col = self.table.to_table(columns=[vector_column(modality)]).column(0).combine_chunks()
+            self._vectors[modality] = col.values.to_numpy(zero_copy_only=False).reshape(len(col), -1)
+        return self._vectors[modality]
+
+    def _hits(self, scores: np.ndarray, rows: np.ndarray) -> list[Hit]:
+        valid = rows >= 0
+        if not valid.any():
+            return []
+        rows, scores = rows[valid], scores[valid]
+        data = self.table.take(rows.tolist(), columns=HIT_COLUMNS).to_pydict()
+        hits = []
+        for i, s in enumerate(scores):
+            caps = data["captions"][i] or []
+            hits.append(Hit(id=data["id"][i], score=float(s), rank=i, caption=caps[0] if caps else "", captions=caps,
+                            pose=np.asarray(data["pose"][i], np.float32).reshape(22, 3), image_ref=data["image_ref"][i] or "",
+                            split=data["split"][i], family=data["family"][i], source=data["source"][i],
+                            meta=json.loads(data["meta"][i] or "{}")))
+        return hits
+
+    def image(self, hit_or_ref: Hit | str) -> bytes | None:
+        """The encoded image of a hit (from its dataset, or its file), or None when it has none."""
+        ref = hit_or_ref.image_ref if isinstance(hit_or_ref, Hit) else hit_or_ref
+        if not ref:
+            return None
+        if "#" in ref:
+            import lance
+
+            data_dir, rid = ref.rsplit("#", 1)
+            from pose_search.data.schema import POSES_TABLE
+
+            t = lance.dataset(str(Path(data_dir) / POSES_TABLE)).to_table(
+                columns=["image"], filter=f"id = '{rid.replace(chr(39), chr(39) * 2)}'")
+            return t.column(0)[0].as_py() if t.num_rows else None
+        path = Path(ref)
+        return path.read_bytes() if path.is_file() else None
+
+    @staticmethod
+    def to_png(data: bytes) -> bytes:
+        """Re-encode image bytes as PNG (for UIs that want one format)."""
+        from PIL import Image
+
+        buf = io.BytesIO()
+        with Image.open(io.BytesIO(data)) as im:
+            im.convert("RGB").save(buf, format="PNG")
+        return buf.getvalue()

@@ -1,0 +1,1 @@
+"""Downstream heads on the fused pose representation: mesh recovery (HPS) and instructions."""

@@ -1,0 +1,58 @@
+"""``pose-search instruct``: a corrective instruction to go from pose A to pose B."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help="a trained instructions run (pose-search train instructions)")
+    parser.add_argument("--from", dest="source", required=True, help="pose A: a dataset id (with --data), "
+                        "a .npy/.npz pose file or an image")
+    parser.add_argument("--to", dest="target", required=True, help="pose B: same kinds as --from")
+    parser.add_argument("--data", help="dataset directory, when --from/--to are ids")
+    parser.add_argument("--sample", action="store_true", help="sample instead of greedy decoding")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("-n", type=int, default=1, help="number of instructions (with --sample)")
+
+
+def resolve_input(value: str, data: str | None) -> dict[str, Any]:
+    """``{"poses": (1, 22, 3)}`` or ``{"images": (1, 3, 256, 192)}`` for an id, a pose file or an image."""
+    import numpy as np
+
+    from pose_search.body.io import load_pose_file
+    from pose_search.models.encoders.image import load_image_file
+
+    path = Path(value)
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        if not path.is_file():
+            raise FileNotFoundError(f"image file {value!r} does not exist")
+        return {"images": load_image_file(path)[None]}
+    if path.suffix.lower() in (".npy", ".npz"):
+        return {"poses": load_pose_file(path)[None]}
+    if data is None:
+        raise ValueError(f"{value!r} is neither an image nor a .npy/.npz pose file; for a dataset id give --data")
+    from pose_search.data.schema import POSES_TABLE
+    from pose_search.data.store import open_table
+
+    t = open_table(data, POSES_TABLE).to_table(columns=["pose"], filter=f"id = '{value.replace(chr(39), '')}'")
+    if t.num_rows == 0:
+        raise ValueError(f"dataset {data!r} has no pose with id {value!r}")
+    return {"poses": np.asarray(t.column("pose")[0].as_py(), dtype=np.float32).reshape(1, 22, 3)}
+
+
+def run(args: argparse.Namespace) -> int:
+    from pose_search.api import load_model
+    from pose_search.models.heads.instruction_pipeline import InstructionPipeline
+
+    a, b = resolve_input(args.source, args.data), resolve_input(args.target, args.data)
+    pipe = load_model(args.model)
+    if not isinstance(pipe, InstructionPipeline):
+        raise ValueError(f"{args.model!r} is not an instructions run (train one with `pose-search train instructions`)")
+    for i in range(max(1, args.n if args.sample else 1)):
+        print(pipe.instruct(a, b, sample=args.sample, seed=args.seed + i)[0])
+    return 0

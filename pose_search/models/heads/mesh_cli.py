@@ -1,0 +1,42 @@
+"""``pose-search mesh``: recover a 3D body from an image (optionally helped by a text)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help="a trained HPS run (pose-search train hps)")
+    parser.add_argument("--image", help="an image of one person, cropped around them")
+    parser.add_argument("--text", help="an optional description of the pose")
+    parser.add_argument("--out", required=True, help="mesh file to write (.glb, .obj or .ply); "
+                        "the parameters go next to it as .npz")
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from pose_search.api import load_model
+    from pose_search.body.io import save_mesh
+    from pose_search.models.encoders.image import load_image_file
+    from pose_search.models.heads.hps_pipeline import HPSPipeline
+
+    if not args.image and not args.text:
+        raise ValueError("give --image (and optionally --text)")
+    if args.image and not Path(args.image).is_file():
+        raise FileNotFoundError(f"image file {args.image!r} does not exist")
+    pipe = load_model(args.model)
+    if not isinstance(pipe, HPSPipeline):
+        raise ValueError(f"{args.model!r} is not an HPS run (train one with `pose-search train hps`)")
+    images = load_image_file(args.image)[None] if args.image else None
+    out = pipe.predict(images=images, texts=[args.text] if args.text else None)
+    body = pipe.body_model()
+    shape = out.shape if args.image else None
+    mesh = body(out.pose, shape)
+    save_mesh(args.out, mesh.vertices[0].numpy(), np.asarray(mesh.faces))
+    params = Path(args.out).with_suffix(".npz")
+    np.savez(params, pose=out.pose[0].numpy(), shape=(shape[0].numpy() if shape is not None else body.neutral_shape(1)[0].numpy()),
+             shape_space=np.asarray(body.shape_space), joints=mesh.joints[0].numpy())
+    print(f"wrote {args.out} and {params}")
+    return 0

@@ -1,0 +1,130 @@
+"""Instruction head and PairText: models, decoding, R-precision on hand-checked cases, training
+through Ray Train on a tiny fix dataset, evaluation, the `instruct` CLI and its bad inputs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from pose_search.metrics.instructions import r_precision
+from pose_search.models.encoders.tokenizer import TextTokenizer
+from pose_search.models.heads.instructions import postprocess
+from pose_search.models.registry import create_model
+
+TEXTS = ["Bend your left knee more.", "Raise the right arm above the head.", "Straighten both legs and lean back.",
+         "Turn the torso to the left, then lower the left hand."]
+
+
+@pytest.fixture(scope="module")
+def tok() -> TextTokenizer:
+    return TextTokenizer.train(TEXTS * 5, vocab_size=150)
+
+
+def test_r_precision_hand_checked():
+    e = torch.eye(6)
+    assert r_precision(e, e) == {"R@1": 100.0, "R@2": 100.0, "R@3": 100.0}
+    shifted = e[[1, 2, 3, 4, 5, 0]]  # text i is exactly pair i+1, orthogonal to its own pair
+    out = r_precision(e, shifted, pool=6)
+    assert out["R@1"] == 0.0  # the true pair (score 0) always ranks below pair i+1 (score 1)
+    assert out["R@2"] == 100.0  # ... and above the 4 others (ties do not count against it)
+    with pytest.raises(ValueError):
+        r_precision(e, e[:3])
+
+
+def test_postprocess():
+    assert postprocess("bend the left - leg . raise your arm , please") == "Bend the left-leg. Raise your arm, please"
+
+
+def test_generator_learns_and_decodes_with_a_minimum_length(tok):
+    torch.manual_seed(0)
+    m = create_model("instruction-generator-tiny", tokenizer=tok, dropout=0.0)
+    assert m.compare.a.tolist() == [1.0, 1.0]
+    a, b = torch.randn(4, 32), torch.randn(4, 32)
+    ids, mask = tok(TEXTS)
+    opt = torch.optim.Adam(m.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(80):
+        loss = m.loss(a, b, ids, mask)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss))
+    assert losses[-1] < 0.2 * losses[0], losses[::20]
+    m.eval()
+    texts, ll = m.generate(a, b, max_new=30, min_length=0)
+    assert texts[0].rstrip(".").lower() == TEXTS[0].rstrip(".").lower()  # memorised, greedy
+    assert ll.shape == (4,) and (ll <= 0).all()
+    short, _ = m.generate(a, b, max_new=30, min_length=20)
+    assert all(len(t.split()) >= 5 for t in short)  # [SEP] forbidden for 20 tokens
+    g = torch.Generator().manual_seed(1)
+    sampled, _ = m.generate(a, b, sample=True, top_k=5, generator=g, max_new=20)
+    assert len(sampled) == 4 and all(isinstance(t, str) for t in sampled)
+
+
+def test_pairtext_forward(tok):
+    m = create_model("pairtext-tiny", tokenizer=tok)
+    ids, mask = tok(TEXTS)
+    p, t = m(torch.randn(4, 22, 3) * 0.3, torch.randn(4, 22, 3) * 0.3, ids, mask)
+    assert p.shape == t.shape == (4, 64)
+    torch.testing.assert_close(p.norm(dim=-1), torch.ones(4))
+    m.loss(p, t).backward()
+
+
+@pytest.fixture(scope="module")
+def fix_dataset(tmp_path_factory):
+    from pose_search.data.generate import GenerateConfig, run
+
+    out = tmp_path_factory.mktemp("fix_ds")
+    run(out, GenerateConfig(kind="fix", size=120, seed=3, chunk_size=40, val_fraction=0.3), workers=1)
+    return out
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_train_instructions_and_pairtext_then_evaluate(tmp_path, fix_dataset, tiny_core_run, tiny_encoders):
+    from pose_search.api import load_model
+    from pose_search.data.pairs import load_pairs, pool_ids
+    from pose_search.models.heads.instruction_pipeline import (
+        InstructionPipeline,
+        evaluate_instructions,
+    )
+    from training.driver import TrainConfig, fit
+
+    run = tmp_path / "instr"
+    fit(TrainConfig(task="instructions", run_dir=str(run), data=str(fix_dataset), epochs=2, batch_size=8, lr=1e-3,
+                    task_options={"core": str(tiny_core_run), "model": "instruction-generator-tiny"}))
+    pt = tmp_path / "pairtext"
+    fit(TrainConfig(task="pairtext", run_dir=str(pt), data=str(fix_dataset), epochs=2, batch_size=8, lr=1e-3,
+                    task_options={"model": "pairtext-tiny", "text_encoder": str(tiny_encoders["text"])}))
+    pipe = load_model(run)
+    assert isinstance(pipe, InstructionPipeline)
+    report = evaluate_instructions(pipe, fix_dataset, "val", pairtext=load_model(pt), limit=12, progress=False)
+    for kind in ("pose-pose", "image-image", "pose-image"):
+        assert {"BLEU-4", "ROUGE-L", "METEOR", "R@1", "R@2", "R@3"} <= set(report[kind])
+        assert 0 <= report[kind]["R@1"] <= report[kind]["R@3"] <= 100
+    assert report["ground_truth"]["BLEU-4"] == pytest.approx(100.0)  # the first reference among the references
+    assert report["random"]["BLEU-4"] < 100
+    # stage 2: fine-tune from stage 1 on one kind of pairs
+    ft = tmp_path / "finetuned"
+    fit(TrainConfig(task="instructions", run_dir=str(ft), data=str(fix_dataset), epochs=1, batch_size=8, lr=1e-3,
+                    task_options={"core": str(tiny_core_run), "init": str(run), "pair_kinds": "out"}))
+    assert isinstance(load_model(ft), InstructionPipeline)
+
+    pairs = load_pairs(str(fix_dataset), "val")
+    ids = pool_ids(str(fix_dataset))
+    a, b = ids[int(pairs["a"][0])], ids[int(pairs["b"][0])]
+    cli = [sys.executable, "-m", "pose_search", "instruct", "--model", str(run), "--data", str(fix_dataset)]
+    r = subprocess.run([*cli, "--from", a, "--to", b], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and r.stdout.strip() and "nothing needs to change" not in r.stdout, r.stderr
+    r = subprocess.run([*cli, "--from", a, "--to", a], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and "nothing needs to change" in r.stdout
+    bad = tmp_path / "bad.npy"
+    np.save(bad, np.zeros((21, 3)))
+    r = subprocess.run([*cli, "--from", str(bad), "--to", a], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "bad.npy" in r.stderr and "Traceback" not in r.stderr
+    r = subprocess.run([*cli, "--from", "no-such-id", "--to", a], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "no pose with id" in r.stderr
