@@ -85,9 +85,12 @@ def embed(run: Path, seed_modalities: tuple[str, ...], batch: int = 512) -> dict
     return {"seeds": _unit(np.concatenate(seeds)), "labels": np.array(labels), "queries": queries}
 
 
-def grow(seeds: np.ndarray, n: int, *, noise: float, neighbours: int, seed: int) -> tuple[np.ndarray, dict]:
+def grow(seeds: np.ndarray, n: int, *, noise: float, neighbours: int, seed: int,
+         return_parents: bool = False) -> tuple[np.ndarray, dict]:
     """``(n, D)`` float32 unit vectors: the seeds, then interpolations between a seed and one of
-    its nearest seeds plus Gaussian noise scaled to the seed's nearest-neighbour distance."""
+    its nearest seeds plus Gaussian noise scaled to the seed's nearest-neighbour distance.
+    ``return_parents``: ``stats["parents"]`` ``(n,)`` is the seed each vector was drawn around
+    (seeds: themselves), e.g. to copy metadata (benchmarks/search_latency.py)."""
     from tqdm.auto import tqdm
 
     from indexing.ann import exact_search
@@ -104,9 +107,11 @@ def grow(seeds: np.ndarray, n: int, *, noise: float, neighbours: int, seed: int)
     nn_dist = np.sqrt(np.clip(2.0 - 2.0 * nbr_score[:, 0], 0.0, None)).astype(np.float32)
     out = np.empty((n, dim), dtype=np.float32)
     out[:s] = seeds
+    parents = np.arange(n, dtype=np.int64)
     for start in tqdm(range(s, n, GROW_CHUNK), desc="grow database", unit="chunk"):
         m = min(GROW_CHUNK, n - start)
         a = rng.integers(0, s, m)
+        parents[start : start + m] = a
         b = nbr[a, rng.integers(0, neighbours, m)]
         t = rng.random((m, 1), dtype=np.float32)
         eps = rng.standard_normal((m, dim), dtype=np.float32) * (noise * nn_dist[a] / np.sqrt(dim))[:, None]
@@ -116,6 +121,8 @@ def grow(seeds: np.ndarray, n: int, *, noise: float, neighbours: int, seed: int)
         "seed_nn_distance": {"median": float(np.median(nn_dist)), "p10": float(np.quantile(nn_dist, 0.1)),
                              "p90": float(np.quantile(nn_dist, 0.9))},
     }
+    if return_parents:
+        stats["parents"] = parents
     return out, stats
 
 

@@ -3,7 +3,7 @@
 1. Start from a real index (``pose-search index build`` over the reference experiment's data,
    ~22k rows) and grow its pose column to ``--rows`` rows: every synthetic row copies the
    metadata (pose, captions, family, ...) of a real row and gets a vector drawn around that
-   row's embedding (:func:`benchmarks.ann_1m.synthesize`, the method of the ANN benchmark).
+   row's embedding (:func:`benchmarks.ann_1m.grow`, the method of the ANN benchmark).
    The 1M-row index holds the ``pose`` column only (text -> pose is the query measured).
 2. Build its ANN index (``--ann``, tuned to recall@10 >= 0.95 on text -> pose queries) and write
    ``index.json``, then open it with :class:`indexing.service.SearchService` like any index.
@@ -33,7 +33,7 @@ import pyarrow as pa
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-def _grow_table(src: Path, out: Path, rows: int, seed: int, synthesize) -> tuple[int, dict]:
+def _grow_table(src: Path, out: Path, rows: int, seed: int) -> tuple[int, dict]:
     """Write ``out``'s table: the real rows, then synthetic ones; returns (version, method info)."""
     import lance
 
@@ -42,14 +42,20 @@ def _grow_table(src: Path, out: Path, rows: int, seed: int, synthesize) -> tuple
 
     real = lance.dataset(str(table_path(src)))
     meta_cols = ["id", "split", "family", "source", "meta", "pose", "captions", "image_ref"]
-    meta = real.to_table(columns=meta_cols)
+    meta = real.to_table(columns=meta_cols).combine_chunks()
     base = read_vectors(src, "pose")
     n_real = len(base)
-    vectors, parents, method = synthesize(base, rows - n_real, seed)
+    from benchmarks.ann_1m import grow
+
+    grown, stats = grow(base, rows, noise=0.5, neighbours=10, seed=seed, return_parents=True)
+    parents = stats.pop("parents")[n_real:]
+    vectors = grown[n_real:]
+    method = {"as": "benchmarks/ann_1m.py grow() (noise 0.5, 10 neighbours); metadata copied from the seed "
+                    "row each vector was drawn around", **stats}
     schema = index_schema({"pose": base.shape[1]})
 
     def batches():
-        yield pa.Table.from_arrays([*meta.columns, fixed_size(base)], schema=schema).to_batches()[0]
+        yield from pa.Table.from_arrays([*meta.columns, fixed_size(base)], schema=schema).to_batches()
         step = 100_000
         for s in range(0, len(vectors), step):
             par = parents[s : s + step]
@@ -76,7 +82,6 @@ def main() -> None:
     args = p.parse_args()
 
     import torch
-    from benchmarks.ann_1m import synthesize
 
     from indexing.ann import build_index
     from indexing.build import cross_modal_queries, read_vectors
@@ -92,7 +97,7 @@ def main() -> None:
         work.mkdir(parents=True)
         shutil.copytree(src / MODEL_DIR, work / MODEL_DIR)
         t = time.perf_counter()
-        version, method = _grow_table(src, work, args.rows, args.seed, synthesize)
+        version, method = _grow_table(src, work, args.rows, args.seed)
         timings["write_table"] = round(time.perf_counter() - t, 1)
         from pose_search.api import load_model
 

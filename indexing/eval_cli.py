@@ -53,7 +53,10 @@ def _hps(args: argparse.Namespace) -> int:
 
 def _instructions(args: argparse.Namespace) -> int:
     from pose_search.api import load_model
-    from pose_search.models.heads.instruction_pipeline import InstructionPipeline, evaluate_instructions
+    from pose_search.models.heads.instruction_pipeline import (
+        InstructionPipeline,
+        evaluate_instructions,
+    )
 
     pipe = load_model(args.model)
     if not isinstance(pipe, InstructionPipeline):
