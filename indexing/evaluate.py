@@ -143,7 +143,7 @@ def plot_recall(curves: dict[str, dict[str, list[float]]], path: str | Path, tit
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, (name, values) in enumerate(curves["exact"].items()):
         c = colours[i % len(colours)]
-        ax.plot(PLOT_KS, values, "-o", ms=3, color=c, label=name, ls="--" if "+" in name else "-")
+        ax.plot(PLOT_KS, values, marker="o", ms=3, color=c, label=name, ls="--" if "+" in name else "-")
         if name in curves.get("ann", {}):
             ax.plot(KS, curves["ann"][name], "x", ms=8, color=c)
     ax.set_xscale("log")
