@@ -11,11 +11,24 @@ export POSE_SEARCH_CACHE ?= $(CURDIR)/.cache/pose_search
 export NLTK_DATA ?= $(CURDIR)/.cache/nltk_data
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(EXTRA)
-APT_PACKAGES := wordnet-base wordnet-sense-index
+# wordnet: METEOR; chromium: the UI's browser test (playwright drives it; `playwright install` needs the network)
+APT_PACKAGES := wordnet-base wordnet-sense-index chromium
 # nltk_data folder (first NLTK_DATA entry) that gets corpora/wordnet, for METEOR
 NLTK_DATA_DIR := $(firstword $(subst :, ,$(NLTK_DATA)))
 
-.PHONY: venv test demo lint body-cache wordnet clean-venv
+# BlazePose (MediaPipe) image encoder: its own venv, since mediapipe==0.10.21 (the last release
+# shipping the pose models in its wheel) needs numpy<2 and protobuf<5. mediapipe is installed
+# without its declared extras (jax, jaxlib, sentencepiece, sounddevice, GUI opencv), which the
+# pose solution never imports: ~425 MB and ~30 s instead of ~1 GB and ~100 s, and no libGL.
+BLAZEPOSE_VENV   ?= .venv-blazepose
+BLAZEPOSE_PYTHON ?= $(PYTHON)
+BLAZEPOSE_PINS   := numpy==1.26.4 protobuf==4.25.9 absl-py==2.5.1 attrs==26.1.0 \
+                    flatbuffers==25.12.19 matplotlib==3.11.2 opencv-contrib-python-headless==4.11.0.86
+BLAZEPOSE_MEDIAPIPE := mediapipe==0.10.21
+BLAZEPOSE_STAMP  := $(BLAZEPOSE_VENV)/.installed
+export POSE_SEARCH_BLAZEPOSE_ENV ?= $(abspath $(BLAZEPOSE_VENV))
+
+.PHONY: venv test demo lint body-cache wordnet clean-venv blazepose-env
 
 venv: $(STAMP) $(ANNY_CACHE_DIR)/.built $(NLTK_DATA_DIR)/.wordnet-built
 
@@ -44,7 +57,20 @@ $(NLTK_DATA_DIR)/.wordnet-built: $(STAMP)
 
 wordnet: $(NLTK_DATA_DIR)/.wordnet-built
 
-test: venv
+# Idempotent: does nothing when the stamp holds the same pins; the worker's self-test must pass.
+blazepose-env:
+	@if [ "$$(cat $(BLAZEPOSE_STAMP) 2>/dev/null)" = "$(BLAZEPOSE_PINS) $(BLAZEPOSE_MEDIAPIPE)" ]; then \
+	  echo "$(BLAZEPOSE_VENV) is up to date"; \
+	else \
+	  set -e; rm -f $(BLAZEPOSE_STAMP); \
+	  test -x $(BLAZEPOSE_VENV)/bin/python || $(BLAZEPOSE_PYTHON) -m venv $(BLAZEPOSE_VENV); \
+	  $(BLAZEPOSE_VENV)/bin/python -m pip install -q $(BLAZEPOSE_PINS); \
+	  $(BLAZEPOSE_VENV)/bin/python -m pip install -q --no-deps $(BLAZEPOSE_MEDIAPIPE); \
+	  $(BLAZEPOSE_VENV)/bin/python -I pose_search/models/encoders/blazepose_worker.py --self-test; \
+	  echo "$(BLAZEPOSE_PINS) $(BLAZEPOSE_MEDIAPIPE)" > $(BLAZEPOSE_STAMP); \
+	fi
+
+test: venv blazepose-env
 	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
 
 lint: venv
@@ -54,4 +80,4 @@ demo: venv
 	$(BIN)/pose-search demo
 
 clean-venv:
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(BLAZEPOSE_VENV)

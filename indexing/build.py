@@ -33,6 +33,7 @@ from indexing.table import (
     stored_ids,
     table_path,
     vector_column,
+    write_hit_cache,
     write_info,
 )
 from pose_search.api import copy_model as _copy_model_files
@@ -138,6 +139,7 @@ def build(cfg: BuildConfig, progress: bool = True) -> dict[str, Any]:
         "build": {**asdict(cfg), "seconds": {**timings, "total": round(time.perf_counter() - start, 2)}},
     }
     write_info(out, info)
+    write_hit_cache(out, version)  # after index.json: the service opens only the version it names
     return info
 
 

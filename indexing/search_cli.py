@@ -14,7 +14,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", default="pose", help="pose | image | text: which column to search")
     parser.add_argument("-k", type=int, default=10, help="number of results")
     parser.add_argument("--filter", action="append", default=[], metavar="KEY=VALUE",
-                        help="keep rows with split/family/source = VALUE (repeatable)")
+                        help="keep rows with split/family/source = VALUE, or caption=WORDS (a caption "
+                        "contains WORDS, case-insensitive); repeatable")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 

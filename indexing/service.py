@@ -19,12 +19,23 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import torch
 
-from indexing.table import ANN_DIR, MODEL_DIR, IndexDirError, read_info, table_path, vector_column
+from indexing.table import (
+    ANN_DIR,
+    MODEL_DIR,
+    IndexDirError,
+    open_hit_cache,
+    read_info,
+    table_path,
+    vector_column,
+)
 
 MAX_K = 1000
 FILTER_COLUMNS = ("split", "family", "source")
+# not a column match: keeps rows any of whose captions contains the value (case-insensitive)
+CAPTION_FILTER = "caption"
 HIT_COLUMNS = ["id", "split", "family", "source", "pose", "captions", "image_ref", "meta"]
 
 
@@ -109,6 +120,7 @@ class SearchService:
         except (ValueError, OSError) as exc:
             raise IndexDirError(f"index {str(self.root)!r}: cannot open its table: {exc}") from exc
         self.rows = self.table.count_rows()
+        self._hit_cache = open_hit_cache(self.root, int(self.info["table_version"]), self.rows)
         self.indexes = {}
         for m in self.modalities:
             try:
@@ -195,13 +207,27 @@ class SearchService:
     def _filter_mask(self, filters: dict[str, Any]) -> np.ndarray:
         mask = np.ones(self.rows, dtype=bool)
         for key, value in filters.items():
+            if key == CAPTION_FILTER:
+                mask &= self._caption_mask([str(v) for v in _as_list(value)])
+                continue
             if key not in FILTER_COLUMNS:
-                raise ValueError(f"filter {key!r}: expected one of {FILTER_COLUMNS}")
+                raise ValueError(f"filter {key!r}: expected one of {(*FILTER_COLUMNS, CAPTION_FILTER)}")
             if key not in self._columns:
                 col = self.table.to_table(columns=[key]).column(0).to_numpy(zero_copy_only=False)
                 self._columns[key] = col.astype(str)
             mask &= np.isin(self._columns[key], [str(v) for v in _as_list(value)])
         return mask
+
+    def _caption_mask(self, needles: list[str]) -> np.ndarray:
+        """Rows any of whose captions contains any of ``needles`` (case-insensitive)."""
+        needles = [n.strip().lower() for n in needles if n.strip()]
+        if not needles:
+            raise ValueError("filter 'caption': expected a non-empty substring")
+        if CAPTION_FILTER not in self._columns:
+            caps = self.table.to_table(columns=["captions"]).column(0).to_pylist()
+            self._columns[CAPTION_FILTER] = np.asarray(["\n".join(c or []).lower() for c in caps], dtype=object)
+        joined = self._columns[CAPTION_FILTER]
+        return np.fromiter((any(n in c for n in needles) for c in joined), dtype=bool, count=len(joined))
 
     def _column_vectors(self, modality: str) -> np.ndarray:
         if modality not in self._vectors:
@@ -214,7 +240,10 @@ class SearchService:
         if not valid.any():
             return []
         rows, scores = rows[valid], scores[valid]
-        data = self.table.take(rows.tolist(), columns=HIT_COLUMNS).to_pydict()
+        if self._hit_cache is not None:  # memory-mapped Arrow: microseconds
+            data = self._hit_cache.take(pa.array(rows)).select(HIT_COLUMNS).to_pydict()
+        else:
+            data = self.table.take(rows.tolist(), columns=HIT_COLUMNS).to_pydict()
         hits = []
         for i, s in enumerate(scores):
             caps = data["captions"][i] or []

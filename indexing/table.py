@@ -6,6 +6,9 @@ Layout of an index directory::
     INDEX/model/              the model (encoders/ + best/core), so INDEX alone answers queries
     INDEX/db/poses.lance      the LanceDB table (store of record, versioned)
     INDEX/ann/<modality>/     one ANN index per vector column (:mod:`indexing.ann`)
+    INDEX/hits-v<N>.arrow     the metadata columns of table version N as an uncompressed Arrow
+                              IPC file: memory-mapped, so a query's top-k rows are read in
+                              microseconds instead of a Lance ``take`` (~14 ms on 1M rows)
 
 Columns: ``id``, ``split``, ``family``, ``source``, ``meta`` (JSON), ``pose`` (66 float32, the
 canonical ``(22, 3)`` pose), ``captions`` (list of strings), ``image_ref`` (where the image is:
@@ -37,6 +40,7 @@ MODEL_DIR = "model"
 DB_DIR = "db"
 ANN_DIR = "ann"
 STAGING_DIR = "staging"
+HITS_FILE = "hits-v{version}.arrow"
 METADATA_COLUMNS = ("id", "split", "family", "source", "meta", "pose", "captions", "image_ref")
 
 
@@ -136,3 +140,40 @@ def commit_staging(index_dir: str | Path, staging: str | Path) -> int:
         src.scanner().to_reader())
     shutil.rmtree(staging, ignore_errors=True)
     return int(lance.dataset(str(target)).version)
+
+
+def write_hit_cache(index_dir: str | Path, version: int) -> Path:
+    """Write ``hits-v<version>.arrow`` (metadata columns, table row order) and remove older ones.
+
+    Written to a temporary name and renamed: a reader sees a complete file or none."""
+    import lance
+
+    root = Path(index_dir)
+    path = root / HITS_FILE.format(version=version)
+    if path.exists():
+        return path
+    ds = lance.dataset(str(table_path(root)), version=version)
+    tmp = path.with_suffix(".arrow.tmp")
+    with pa.OSFile(str(tmp), "wb") as sink:
+        scanner = ds.scanner(columns=list(METADATA_COLUMNS), batch_size=8192)
+        with pa.ipc.new_file(sink, scanner.projected_schema) as writer:
+            for batch in scanner.to_batches():
+                writer.write_batch(batch)
+    os.replace(tmp, path)
+    for old in root.glob(HITS_FILE.format(version="*")):
+        if old != path:
+            old.unlink(missing_ok=True)
+    return path
+
+
+def open_hit_cache(index_dir: str | Path, version: int, rows: int) -> pa.Table | None:
+    """The memory-mapped metadata of table version ``version``, or None when there is no valid
+    cache (the caller then reads rows from the Lance table)."""
+    path = Path(index_dir) / HITS_FILE.format(version=version)
+    if not path.is_file():
+        return None
+    try:
+        table = pa.ipc.open_file(pa.memory_map(str(path), "r")).read_all()
+    except (OSError, pa.ArrowInvalid):
+        return None
+    return table if table.num_rows == rows else None

@@ -23,7 +23,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("indexing.eval_cli", "evaluate: retrieval recall (exact and via an index), mesh recovery, instructions"),
     "mesh": ("pose_search.models.heads.mesh_cli", "recover a 3D body (mesh + parameters) from an image"),
     "instruct": ("pose_search.models.heads.instruct_cli", "a corrective instruction from pose A to pose B"),
-    "demo": ("pose_search.demo", "build the embedded default (synthetic data) and show it"),
+    "demo": ("ui.demo", "build the embedded default (data, encoders, core, heads, index) and serve the UI"),
+    "ui": ("ui.cli", "serve the search UI (Gradio) over an index, with mesh recovery and instructions"),
 }
 
 

@@ -95,3 +95,20 @@ def tiny_core_run(tmp_path_factory, tiny_encoders):
     core = create_model("core-tiny", input_dims=dims)
     save_module(run / "best" / "core", "core-tiny", core.config(), core)
     return run
+
+
+@pytest.fixture(scope="session")
+def tiny_index(tmp_path_factory, tiny_core_run, tiny_dataset):
+    """An index directory of the tiny dataset built with the tiny core (Ray Data embedding, flat
+    FAISS indexes). Shared: tests must not modify it (copy it first)."""
+    import ray
+
+    from indexing.build import BuildConfig, build
+
+    started_here = not ray.is_initialized()
+    out = tmp_path_factory.mktemp("index") / "idx"
+    build(BuildConfig(model=str(tiny_core_run), data=str(tiny_dataset), out=str(out), workers=2, batch_size=8),
+          progress=False)
+    if started_here:  # free the cores for the tests that follow; a later build starts Ray again
+        ray.shutdown()
+    return out

@@ -36,6 +36,7 @@ def _load_all() -> None:
         "pose_search.models.encoders.pose_vae",
         "pose_search.models.encoders.text",
         "pose_search.models.encoders.image",
+        "pose_search.models.encoders.blazepose",
         "pose_search.models.posetext",
         "pose_search.models.core",
         "pose_search.models.heads.hps",

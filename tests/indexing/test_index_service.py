@@ -19,11 +19,8 @@ pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def index_dir(tmp_path_factory, tiny_core_run, tiny_dataset):
-    out = tmp_path_factory.mktemp("index") / "idx"
-    build(BuildConfig(model=str(tiny_core_run), data=str(tiny_dataset), out=str(out), workers=2, batch_size=8),
-          progress=False)
-    return out
+def index_dir(tiny_index):
+    return tiny_index
 
 
 def _ids(out) -> list[str]:
@@ -108,6 +105,10 @@ def test_mixed_batched_and_filtered_queries(index_dir):
     hits = service.search(text="standing", k=3, filters={"family": fam, "split": ["train", "val"]})
     assert hits and all(h.family == fam for h in hits)
     assert len(service.search(text="x y", k=100)) == 48  # k > rows: every row once
+    caps = [" ".join(c).lower() for c in service.table.to_table(columns=["captions"]).column(0).to_pylist()]
+    word = next(w for w in ("knee", "elbow", "hand", "foot") if 0 < sum(w in c for c in caps) < 48)
+    hits = service.search(text="standing", k=48, filters={"caption": word.upper()})
+    assert len(hits) == sum(word in c for c in caps) and all(word in " ".join(h.captions).lower() for h in hits)
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -119,6 +120,7 @@ def test_mixed_batched_and_filtered_queries(index_dir):
     ({"text": "a", "k": 0}, "k=0"),
     ({"text": "a", "k": 10**7}, "at most"),
     ({"text": "a", "filters": {"colour": "red"}}, "filter 'colour'"),
+    ({"text": "a", "filters": {"caption": "  "}}, "non-empty substring"),
 ])
 def test_bad_queries_are_clear_errors(index_dir, kwargs, message):
     service = SearchService(index_dir)
@@ -179,3 +181,23 @@ def test_cli_search_json_and_table(index_dir):
     assert r.returncode == 0 and "score" in r.stdout
     r = _cli("search", "--index", str(index_dir), "--text", "x", "--target", "shoe")
     assert r.returncode == 2 and "target 'shoe'" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_hit_metadata_cache_matches_the_lance_table(index_dir, tmp_path):
+    import shutil
+
+    from indexing.table import HITS_FILE
+
+    info = read_info(index_dir)
+    cache = index_dir / HITS_FILE.format(version=info["table_version"])
+    assert cache.is_file()  # written by `index build`
+    work = tmp_path / "idx"
+    shutil.copytree(index_dir, work)
+    with_cache = SearchService(work)
+    assert with_cache._hit_cache is not None
+    fast = with_cache.search(text="the person raises both arms", target="pose", k=5)
+    (work / cache.name).write_bytes(b"not arrow")  # corrupt: ignored, rows come from Lance
+    slow_service = SearchService(work)
+    assert slow_service._hit_cache is None
+    slow = slow_service.search(text="the person raises both arms", target="pose", k=5)
+    assert [h.to_dict() for h in fast] == [h.to_dict() for h in slow]

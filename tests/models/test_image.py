@@ -13,6 +13,7 @@ from pose_search.body.skeleton import forward_kinematics
 from pose_search.checkpoint import CheckpointError, load_module, save_module
 from pose_search.models.encoders.image import (
     AugmentConfig,
+    ConvImageEncoder,
     ImageAugment,
     ImageDecodeError,
     ImagePoseRegressor,
@@ -48,6 +49,26 @@ def test_registry_names_and_tiny_shapes():
     torch.testing.assert_close(enc.eval()(u8), enc(u8.float() / 255))
     with pytest.raises(ValueError, match="256, 192"):
         enc(torch.rand(1, 3, 224, 224))
+
+
+def test_cnn_encoder_shapes_roundtrip_and_config_errors(tmp_path):
+    assert {"cnn-small-render", "cnn-tiny-test"} <= set(list_models("encoder.image"))
+    default = ConvImageEncoder()
+    assert default.eval()(_images(2)).shape == (2, 12, 256) and default.num_tokens == 12
+    assert default.output_dim == 256 and count_parameters(default) < 2_000_000
+    enc = create_model("cnn-tiny-test").eval()
+    out = enc(_images(2))
+    assert out.shape == (2, enc.num_tokens, 8) and enc.num_tokens == 16  # 32x32 input, stride 8
+    save_module(tmp_path / "enc", "cnn-tiny-test", enc.config(), enc)
+    back = load_module(tmp_path / "enc").eval()
+    assert isinstance(back, ConvImageEncoder) and back.config() == enc.config()
+    torch.testing.assert_close(back(_images(1)), enc(_images(1)))
+    u8 = (_images(2) * 255).round().to(torch.uint8)
+    torch.testing.assert_close(enc(u8), enc(u8.float() / 255))
+    with pytest.raises(ValueError, match="multiples of 8"):
+        ConvImageEncoder(input_size=(30, 32), widths=(4, 8, 8))
+    with pytest.raises(ValueError, match="backbone 'resnet'"):
+        create_model("image-pose-regressor-tiny", backbone="resnet")
 
 
 def test_full_size_architectures_on_meta_device():
@@ -136,10 +157,12 @@ def test_joints_from_rotmats_match_forward_kinematics():
                                forward_kinematics(pose), atol=1e-5, rtol=0)
 
 
-def test_regressor_starts_at_rest_pose_and_overfits_a_tiny_batch():
+@pytest.mark.parametrize("backbone,cls", [("cnn-small-render", ConvImageEncoder),
+                                          ("vit-small-render", RenderImageEncoder)])
+def test_regressor_starts_at_rest_pose_and_overfits_a_tiny_batch(backbone, cls):
     torch.manual_seed(0)
-    model = create_model("image-pose-regressor-tiny")
-    assert isinstance(model, ImagePoseRegressor) and isinstance(model.encoder, RenderImageEncoder)
+    model = create_model("image-pose-regressor-tiny", backbone=backbone)
+    assert isinstance(model, ImagePoseRegressor) and isinstance(model.encoder, cls)
     # distinguishable images (random noise mean-pools to nearly the same feature)
     images = 0.2 * _images(4) + 0.8 * torch.eye(4)[:, :3, None, None]
     pose = 0.4 * torch.randn(4, 22, 3, generator=torch.Generator().manual_seed(2))

@@ -1,8 +1,8 @@
 """Pretrain the default image encoder on our renders by regressing the pose (6D + joints).
 
 SMPLer-X's image features are pose-aware because it was trained to recover bodies; ours become
-pose-aware the same way: a small ViT + MLP regresses the 22 rotations of the rendered pose. The
-exported ``encoder/`` is the ViT alone (frozen later for the core); ``model/`` is the regressor.
+pose-aware the same way: a small CNN (or ViT) + MLP regresses the 22 rotations of the rendered pose. The
+exported ``encoder/`` is the backbone alone (frozen later for the core); ``model/`` is the regressor.
 """
 
 from __future__ import annotations
@@ -76,4 +76,4 @@ class ImageTask(Task):
 
         scalars = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
         save_module(directory / "model", self.options["model"], model.config(), model, metrics=scalars)
-        save_module(directory / "encoder", "vit-small-render", model.encoder.config(), model.encoder, metrics=scalars)
+        save_module(directory / "encoder", model.backbone, model.encoder.config(), model.encoder, metrics=scalars)

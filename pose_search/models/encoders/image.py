@@ -7,8 +7,11 @@ tokens ``(B, N, D)`` (``token_output``); the core projects each patch, then pool
 * :class:`SmplerxImageEncoder` (``smplerx-vitb16``): the SMPLer-X ViT-B/16 backbone (768-d, 12
   layers, 12 heads, 31 task tokens, drop-path 0.3) -> ``(B, 192, 768)``; real weights come from
   ``smpler_x_b32.pth.tar`` through :meth:`SmplerxImageEncoder.from_smplerx_checkpoint`.
+* :class:`ConvImageEncoder` (``cnn-small-render``, the default; ``cnn-tiny-test`` for tests): a
+  small CNN (:mod:`pose_search.models.encoders.cnn`) trained here on our renders by
+  :class:`ImagePoseRegressor` (``image-pose-regressor``) -> ``(B, 12, 256)``.
 * :class:`RenderImageEncoder` (``vit-small-render``; ``vit-tiny-test`` for tests): the small ViT
-  trained here on our renders, by :class:`ImagePoseRegressor` (``image-pose-regressor``).
+  alternative (it did not leave the mean pose in 3 CPU epochs on 20k renders; see ``cnn.py``).
 * :class:`ImageAugment`: training augmentation in plain torch (no torchvision, which does not
   load with this torch build).
 * :func:`decode_images` / :func:`load_image_file`: bytes or files -> ``(B, 3, 256, 192)``.
@@ -38,6 +41,7 @@ from pose_search.body.skeleton import REST_JOINTS, forward_kinematics
 from pose_search.checkpoint import CheckpointError, load_weights
 from pose_search.data.loaders.crops import CROP_HEIGHT, CROP_WIDTH, load_image, pad_to_aspect
 from pose_search.models.encoders.base import ModalityEncoder
+from pose_search.models.encoders.cnn import ConvNet, ConvNetConfig
 from pose_search.models.encoders.vit import ViT, ViTConfig
 from pose_search.models.registry import register_model
 
@@ -135,6 +139,46 @@ def read_smplerx_backbone(path: str | Path) -> dict[str, torch.Tensor]:
     return state
 
 
+class ConvImageEncoder(ModalityEncoder):
+    """The default render-trained image encoder: :class:`ConvNet` -> patch tokens ``(B, N, D)``."""
+
+    modality: ClassVar[str] = "image"
+    token_output: ClassVar[bool] = True
+
+    def __init__(self, **fields: Any) -> None:
+        super().__init__()
+        self.cnn = ConvNet(ConvNetConfig(**fields))
+        self.output_dim = self.cnn.cfg.widths[-1]
+
+    def config(self) -> dict[str, Any]:
+        """Every :class:`ConvNetConfig` field (JSON-ready): ``type(self)(**config())`` rebuilds it."""
+        return self.cnn.cfg.to_dict()
+
+    @property
+    def num_tokens(self) -> int:
+        h, w = self.cnn.grid
+        return h * w
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """``(B, 3, 256, 192)`` float in [0, 1] (uint8 is divided by 255) -> ``(B, N, D)``."""
+        if images.dtype == torch.uint8:
+            images = images.float() / 255.0
+        return self.cnn(images)
+
+
+CNN_TINY: dict[str, Any] = dict(input_size=(32, 32), widths=(4, 8, 8))
+
+
+@register_model("cnn-small-render", "encoder.image")
+def cnn_small_render(**fields: Any) -> ConvImageEncoder:
+    return ConvImageEncoder(**fields)
+
+
+@register_model("cnn-tiny-test", "encoder.image")
+def cnn_tiny_test(**fields: Any) -> ConvImageEncoder:
+    return ConvImageEncoder(**{**CNN_TINY, **fields})
+
+
 @register_model("smplerx-vitb16", "encoder.image")
 def smplerx_vitb16(**fields: Any) -> SmplerxImageEncoder:
     return SmplerxImageEncoder(**fields)
@@ -148,6 +192,11 @@ def vit_small_render(**fields: Any) -> RenderImageEncoder:
 @register_model("vit-tiny-test", "encoder.image")
 def vit_tiny_test(**fields: Any) -> RenderImageEncoder:
     return RenderImageEncoder(**{**RENDER_TINY, **fields})
+
+
+# Encoders the pose-regression pretraining can train (registry name -> class).
+RENDER_BACKBONES: dict[str, type[ModalityEncoder]] = {"cnn-small-render": ConvImageEncoder,
+                                                      "vit-small-render": RenderImageEncoder}
 
 
 # --------------------------------------------------------------------------- pose regression
@@ -172,15 +221,17 @@ class ImagePoseRegressor(nn.Module):
     """Pretraining model: encoder -> mean-pooled tokens -> MLP -> 22 rotations (6D) + joints.
 
     ``forward(images (B, 3, H, W))`` returns ``{"rotmat": (B, 22, 3, 3), "pose": (B, 22, 3)
-    axis-angle, "joints": (B, 22, 3) root-relative (m)}``. ``.encoder`` is the
-    :class:`RenderImageEncoder` to save and freeze for the core.
+    axis-angle, "joints": (B, 22, 3) root-relative (m)}``. ``.encoder`` (the registered image
+    encoder ``backbone`` built with the ``encoder`` fields) is what is saved and frozen for the core.
     """
 
     def __init__(self, encoder: dict[str, Any] | None = None, hidden_dim: int = 512,
-                 dropout: float = 0.1) -> None:
+                 dropout: float = 0.1, backbone: str = "cnn-small-render") -> None:
         super().__init__()
-        self.encoder = RenderImageEncoder(**(encoder or {}))
-        self.hidden_dim, self.dropout = hidden_dim, dropout
+        if backbone not in RENDER_BACKBONES:
+            raise ValueError(f"backbone {backbone!r}: expected one of {sorted(RENDER_BACKBONES)}")
+        self.encoder = RENDER_BACKBONES[backbone](**(encoder or {}))
+        self.backbone, self.hidden_dim, self.dropout = backbone, hidden_dim, dropout
         d = self.encoder.output_dim
         self.head = nn.Sequential(nn.LayerNorm(d), nn.Linear(d, hidden_dim), nn.GELU(),
                                   nn.Dropout(dropout), nn.Linear(hidden_dim, NUM_BODY_JOINTS * 6))
@@ -190,7 +241,8 @@ class ImagePoseRegressor(nn.Module):
             last.bias.copy_(torch.eye(3)[:, :2].reshape(6).repeat(NUM_BODY_JOINTS))
 
     def config(self) -> dict[str, Any]:
-        return {"encoder": self.encoder.config(), "hidden_dim": self.hidden_dim, "dropout": self.dropout}
+        return {"encoder": self.encoder.config(), "hidden_dim": self.hidden_dim, "dropout": self.dropout,
+                "backbone": self.backbone}
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         feats = self.encoder(images).mean(dim=1)  # (B, D)
@@ -221,14 +273,15 @@ def image_pose_loss(pred: dict[str, torch.Tensor], pose: torch.Tensor,
 
 @register_model("image-pose-regressor", "trainable.image")
 def image_pose_regressor(encoder: dict[str, Any] | None = None, hidden_dim: int = 512,
-                         dropout: float = 0.1) -> ImagePoseRegressor:
-    return ImagePoseRegressor(encoder, hidden_dim, dropout)
+                         dropout: float = 0.1, backbone: str = "cnn-small-render") -> ImagePoseRegressor:
+    return ImagePoseRegressor(encoder, hidden_dim, dropout, backbone)
 
 
 @register_model("image-pose-regressor-tiny", "trainable.image")
 def image_pose_regressor_tiny(encoder: dict[str, Any] | None = None, hidden_dim: int = 32,
-                              dropout: float = 0.0) -> ImagePoseRegressor:
-    return ImagePoseRegressor({**RENDER_TINY, **(encoder or {})}, hidden_dim, dropout)
+                              dropout: float = 0.0, backbone: str = "cnn-small-render") -> ImagePoseRegressor:
+    tiny = CNN_TINY if backbone == "cnn-small-render" else RENDER_TINY
+    return ImagePoseRegressor({**tiny, **(encoder or {})}, hidden_dim, dropout, backbone)
 
 
 # --------------------------------------------------------------------------- augmentation

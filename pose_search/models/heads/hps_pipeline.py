@@ -10,6 +10,7 @@ and image+text (text ones zero-shot: the head only saw image-derived representat
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,46 @@ class HPSPipeline(nn.Module):
     def bodies(self, out: HPSOutput, body: Any = None) -> Any:
         body = body or self.body_model()
         return body(out.pose, out.shape)
+
+
+@dataclass
+class RecoveredBody:
+    """One recovered body: pose ``(22, 3)``, shape ``(S,)`` in ``shape_space``, joints ``(22, 3)``,
+    mesh ``vertices (V, 3)`` / ``faces (F, 3)``. Without an image the shape is the neutral one."""
+
+    pose: np.ndarray
+    shape: np.ndarray
+    shape_space: str
+    joints: np.ndarray
+    vertices: np.ndarray
+    faces: np.ndarray
+
+    def save(self, mesh_path: str | Path) -> tuple[Path, Path]:
+        """Write the mesh (.glb/.obj/.ply by suffix) and the parameters beside it as ``.npz``
+        (``pose``, ``shape``, ``shape_space``, ``joints``; ``pose`` loads back as a query pose)."""
+        from pose_search.body.io import save_mesh
+
+        mesh = save_mesh(mesh_path, self.vertices, self.faces)
+        params = mesh.with_suffix(".npz")
+        np.savez(params, pose=self.pose, shape=self.shape, shape_space=np.asarray(self.shape_space),
+                 joints=self.joints)
+        return mesh, params
+
+
+@torch.no_grad()
+def recover_body(pipe: HPSPipeline, image: torch.Tensor | None = None, text: str | None = None,
+                 body: Any = None) -> RecoveredBody:
+    """The body of one person from an image ``(3, 256, 192)`` in [0, 1] and/or a text. The shape
+    is predicted only when an image is given (a text says nothing reliable about it)."""
+    if image is None and not (text and text.strip()):
+        raise ValueError("give an image and/or a text")
+    body = body or pipe.body_model()
+    out = pipe.predict(images=image[None] if image is not None else None, texts=[text.strip()] if text else None)
+    shape = out.shape if image is not None and out.shape is not None else body.neutral_shape(1)
+    mesh = body(out.pose, shape)
+    return RecoveredBody(pose=out.pose[0].numpy(), shape=shape[0].numpy(), shape_space=body.shape_space,
+                         joints=mesh.joints[0].numpy(), vertices=mesh.vertices[0].numpy(),
+                         faces=np.asarray(mesh.faces))
 
 
 @torch.no_grad()

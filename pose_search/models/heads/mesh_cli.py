@@ -15,12 +15,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
-
     from pose_search.api import load_model
-    from pose_search.body.io import save_mesh
     from pose_search.models.encoders.image import load_image_file
-    from pose_search.models.heads.hps_pipeline import HPSPipeline
+    from pose_search.models.heads.hps_pipeline import HPSPipeline, recover_body
 
     if not args.image and not args.text:
         raise ValueError("give --image (and optionally --text)")
@@ -29,14 +26,7 @@ def run(args: argparse.Namespace) -> int:
     pipe = load_model(args.model)
     if not isinstance(pipe, HPSPipeline):
         raise ValueError(f"{args.model!r} is not an HPS run (train one with `pose-search train hps`)")
-    images = load_image_file(args.image)[None] if args.image else None
-    out = pipe.predict(images=images, texts=[args.text] if args.text else None)
-    body = pipe.body_model()
-    shape = out.shape if args.image else None
-    mesh = body(out.pose, shape)
-    save_mesh(args.out, mesh.vertices[0].numpy(), np.asarray(mesh.faces))
-    params = Path(args.out).with_suffix(".npz")
-    np.savez(params, pose=out.pose[0].numpy(), shape=(shape[0].numpy() if shape is not None else body.neutral_shape(1)[0].numpy()),
-             shape_space=np.asarray(body.shape_space), joints=mesh.joints[0].numpy())
-    print(f"wrote {args.out} and {params}")
+    image = load_image_file(args.image) if args.image else None
+    mesh, params = recover_body(pipe, image=image, text=args.text).save(args.out)
+    print(f"wrote {mesh} and {params}")
     return 0

@@ -1,0 +1,261 @@
+"""BlazePose (MediaPipe Pose, full model): a frozen image encoder that works on real photos.
+
+MediaPipe's BlazePose (GHUM 3D, ``pose_landmark_full.tflite`` + ``pose_detection.tflite``) ships
+inside the ``mediapipe==0.10.21`` wheel, the last release with ``mediapipe.solutions.pose`` and
+bundled models (model complexity 1 only: 0 and 2 are downloaded at run time, which we never do).
+That wheel needs numpy<2 and protobuf<5, so it lives in its own environment, ``.venv-blazepose``
+(``make blazepose-env``), and runs in a long-lived worker subprocess
+(:mod:`~pose_search.models.encoders.blazepose_worker`, driven by
+:class:`~pose_search.models.encoders.blazepose_process.WorkerProcess`). This module imports fine
+without that environment; using the encoder without it raises :class:`BlazePoseEnvError` saying
+how to build it.
+
+Per image, BlazePose gives 33 landmarks (:data:`LANDMARK_NAMES`). The encoder's feature vector
+``(B, 265)`` (:func:`landmark_features`, layout :data:`FEATURE_SLICES`) is:
+
+* ``world``      ``33 x 3``: metric 3D coordinates (metres), origin between the hips, axes
+                 roughly the camera's (x to the image's right, y down, z away from the camera);
+* ``image``      ``33 x 3``: x, y normalised to the input image ([0, 1] inside it), z relative
+                 depth at the scale of x;
+* ``visibility`` ``33``, ``presence`` ``33``: BlazePose's per-landmark probabilities;
+* ``found``      ``1``: 1 when a person was found. No person -> the whole vector is 0.
+
+Nothing is trainable; images are processed one by one in MediaPipe's static-image mode (no
+tracking between images), so results do not depend on batch order.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from pose_search.models.encoders import blazepose_worker as protocol
+from pose_search.models.encoders.base import ModalityEncoder
+from pose_search.models.encoders.blazepose_process import (
+    WorkerError,
+    WorkerProcess,
+    WorkerStartError,
+)
+from pose_search.models.registry import register_model
+
+log = logging.getLogger(__name__)
+
+ENV_VAR = "POSE_SEARCH_BLAZEPOSE_ENV"
+DEFAULT_ENV_NAME = ".venv-blazepose"
+MEDIAPIPE_VERSION = "0.10.21"
+BUILD_HINT = ("\nBuild the BlazePose environment with `make blazepose-env` (a separate venv with "
+              f"mediapipe=={MEDIAPIPE_VERSION}, which needs numpy<2 and protobuf<5), or point "
+              f"{ENV_VAR} (or the encoder's env_dir) at one.")
+
+LANDMARK_NAMES: tuple[str, ...] = (
+    "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye",
+    "right_eye_outer", "left_ear", "right_ear", "mouth_left", "mouth_right", "left_shoulder",
+    "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_pinky",
+    "right_pinky", "left_index", "right_index", "left_thumb", "right_thumb", "left_hip",
+    "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle", "left_heel",
+    "right_heel", "left_foot_index", "right_foot_index",
+)
+NUM_LANDMARKS = len(LANDMARK_NAMES)  # 33
+_L = NUM_LANDMARKS
+FEATURE_SLICES: dict[str, slice] = {
+    "world": slice(0, 3 * _L), "image": slice(3 * _L, 6 * _L), "visibility": slice(6 * _L, 7 * _L),
+    "presence": slice(7 * _L, 8 * _L), "found": slice(8 * _L, 8 * _L + 1),
+}
+FEATURE_DIM = 8 * _L + 1  # 265
+MIN_SIDE, MAX_SIDE = 16, 4096  # image sides accepted (pixels)
+
+
+class BlazePoseError(RuntimeError):
+    """BlazePose could not run (worker failure, time-out, ...)."""
+
+
+class BlazePoseEnvError(BlazePoseError):
+    """The separate BlazePose environment is missing or broken."""
+
+
+class PersonNotFound(ValueError):
+    """BlazePose found no person in the image (single-image API)."""
+
+
+@dataclass
+class BlazePoseLandmarks:
+    """BlazePose's output for a batch of B images (numpy, float32; zeros where not ``found``).
+
+    ``found (B,) bool``; ``image (B, 33, 3)``; ``world (B, 33, 3)`` metres, hip-centred;
+    ``visibility (B, 33)``; ``presence (B, 33)``. Landmark order: :data:`LANDMARK_NAMES`.
+    """
+
+    found: np.ndarray
+    image: np.ndarray
+    world: np.ndarray
+    visibility: np.ndarray
+    presence: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.found)
+
+    def features(self) -> np.ndarray:
+        return landmark_features(self)
+
+    def point(self, name: str, space: str = "world") -> np.ndarray:
+        """``(B, 3)`` coordinates of landmark ``name`` in ``space`` ("world" or "image")."""
+        return getattr(self, space)[:, LANDMARK_NAMES.index(name)]
+
+
+def landmark_features(lm: BlazePoseLandmarks) -> np.ndarray:
+    """Landmarks of B images -> ``(B, 265)`` float32 features (layout :data:`FEATURE_SLICES`)."""
+    b = len(lm)
+    feats = np.concatenate([lm.world.reshape(b, 3 * _L), lm.image.reshape(b, 3 * _L), lm.visibility,
+                            lm.presence, lm.found.reshape(b, 1)], axis=1).astype(np.float32)
+    feats[~lm.found.astype(bool)] = 0.0
+    return feats
+
+
+def images_to_uint8(images: torch.Tensor | np.ndarray) -> np.ndarray:
+    """``(B, 3, H, W)`` float in [0, 1] or uint8 -> uint8 RGB ``(B, H, W, 3)``; ValueError if not."""
+    x = torch.as_tensor(images)
+    if x.ndim != 4 or x.shape[1] != 3:
+        raise ValueError(f"expected images (B, 3, H, W) (RGB, e.g. 256x192 crops), got shape {tuple(x.shape)}")
+    h, w = x.shape[2:]
+    if not (MIN_SIDE <= min(h, w) and max(h, w) <= MAX_SIDE):
+        raise ValueError(f"image size {h}x{w} outside [{MIN_SIDE}, {MAX_SIDE}] pixels per side")
+    if x.dtype == torch.uint8:
+        pass
+    elif x.is_floating_point():
+        x = x.detach().float()
+        if x.numel() and (not torch.isfinite(x).all() or x.min() < -1e-3 or x.max() > 1 + 1e-3):
+            raise ValueError("float images must be finite and in [0, 1] (uint8 images: 0..255); "
+                             f"got values in [{x.min().item():.3g}, {x.max().item():.3g}]")
+        x = (x * 255.0).round().clamp(0, 255).to(torch.uint8)
+    else:
+        raise ValueError(f"images must be float in [0, 1] or uint8, got {x.dtype}")
+    return x.permute(0, 2, 3, 1).contiguous().cpu().numpy()
+
+
+def default_env_dir() -> Path:
+    """``$POSE_SEARCH_BLAZEPOSE_ENV``, else ``.venv-blazepose`` at the repository root."""
+    if os.environ.get(ENV_VAR):
+        return Path(os.environ[ENV_VAR]).expanduser()
+    return Path(__file__).resolve().parents[3] / DEFAULT_ENV_NAME
+
+
+def env_python(env_dir: str | Path | None = None) -> Path:
+    """The interpreter of the BlazePose environment; :class:`BlazePoseEnvError` when missing."""
+    env = Path(env_dir).expanduser() if env_dir else default_env_dir()
+    for rel in ("bin/python", "Scripts/python.exe"):
+        if (env / rel).is_file():
+            return env / rel
+    raise BlazePoseEnvError(f"the BlazePose environment {str(env)!r} does not exist "
+                            f"(no bin/python in it).{BUILD_HINT}")
+
+
+class BlazePoseEncoder(ModalityEncoder):
+    """Frozen BlazePose landmarks as image features: ``(B, 3, H, W)`` -> ``(B, 265)``."""
+
+    modality: ClassVar[str] = "image"
+    token_output: ClassVar[bool] = False
+
+    def __init__(self, env_dir: str | None = None, model_complexity: int = 1,
+                 min_detection_confidence: float = 0.5, batch_size: int = 16,
+                 timeout_s: float = 60.0, startup_timeout_s: float = 180.0) -> None:
+        super().__init__()
+        if model_complexity != 1:
+            raise ValueError(f"model_complexity={model_complexity}: only 1 (the full model) ships in "
+                             f"the mediapipe=={MEDIAPIPE_VERSION} wheel; 0 and 2 would be downloaded")
+        if not 0.0 < min_detection_confidence < 1.0:
+            raise ValueError(f"min_detection_confidence must be in (0, 1), got {min_detection_confidence}")
+        if batch_size < 1 or timeout_s <= 0 or startup_timeout_s <= 0:
+            raise ValueError("batch_size, timeout_s and startup_timeout_s must be positive")
+        self.env_dir = env_dir
+        self.model_complexity = model_complexity
+        self.min_detection_confidence = min_detection_confidence
+        self.batch_size = batch_size
+        self.timeout_s = timeout_s
+        self.startup_timeout_s = startup_timeout_s
+        self.output_dim = FEATURE_DIM
+        self._worker: WorkerProcess | None = None
+
+    def config(self) -> dict[str, Any]:
+        """Constructor arguments (``env_dir=None``: resolved on use, so checkpoints stay portable)."""
+        return {"env_dir": self.env_dir, "model_complexity": self.model_complexity,
+                "min_detection_confidence": self.min_detection_confidence,
+                "batch_size": self.batch_size, "timeout_s": self.timeout_s,
+                "startup_timeout_s": self.startup_timeout_s}
+
+    # ---- the worker
+    @property
+    def worker(self) -> WorkerProcess:
+        """The (lazily created) worker; it starts on the first request."""
+        if self._worker is None:
+            command = [str(env_python(self.env_dir)), "-I", protocol.__file__,
+                       "--model-complexity", str(self.model_complexity),
+                       "--min-detection-confidence", str(self.min_detection_confidence)]
+            self._worker = WorkerProcess(command, name="BlazePose worker", hint=BUILD_HINT,
+                                         startup_timeout_s=self.startup_timeout_s)
+        return self._worker
+
+    def close(self) -> None:
+        """Stop the worker process (the next call starts a new one)."""
+        if self._worker is not None:
+            self._worker.close()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Pickled copies (Ray tasks, spawned DataLoader workers) start their own worker.
+        state = self.__dict__.copy()
+        state["_worker"] = None
+        return state
+
+    # ---- API
+    def detect(self, images: torch.Tensor | np.ndarray) -> BlazePoseLandmarks:
+        """Landmarks of ``(B, 3, H, W)`` images (float [0, 1] or uint8), person found or not."""
+        pixels = images_to_uint8(images)
+        parts = [protocol.empty_result(0)]
+        for s in range(0, len(pixels), self.batch_size):
+            chunk = pixels[s : s + self.batch_size]
+            try:
+                _, payload = self.worker.request({"op": "detect"}, protocol.to_npy(chunk), self.timeout_s)
+            except WorkerStartError as exc:
+                raise BlazePoseEnvError(str(exc)) from None
+            except WorkerError as exc:
+                raise BlazePoseError(str(exc)) from None
+            parts.append(protocol.from_npz(payload))
+        arrays = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        if len(arrays["found"]) != len(pixels):
+            raise BlazePoseError(f"worker answered {len(arrays['found'])} results for {len(pixels)} images")
+        return BlazePoseLandmarks(**arrays)
+
+    def landmarks(self, image: torch.Tensor | np.ndarray) -> BlazePoseLandmarks:
+        """One image ``(3, H, W)`` (or ``(1, 3, H, W)``) -> its landmarks (batch of 1), or
+        :class:`PersonNotFound` with a message a user can act on."""
+        x = torch.as_tensor(image)
+        if x.ndim == 3:
+            x = x.unsqueeze(0)
+        if x.ndim != 4 or x.shape[0] != 1:
+            raise ValueError(f"expected one image (3, H, W), got shape {tuple(x.shape)}")
+        result = self.detect(x)
+        if not result.found[0]:
+            raise PersonNotFound("BlazePose found no person in the image: use a photo of one person "
+                                 "with the upper body or whole body visible, not too small in the frame")
+        return result
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """``(B, 3, H, W)`` float in [0, 1] or uint8 (256x192 crops) -> ``(B, 265)`` float32."""
+        feats = torch.from_numpy(landmark_features(self.detect(images)))
+        return feats.to(images.device if isinstance(images, torch.Tensor) else "cpu")
+
+    def extra_repr(self) -> str:
+        env = self.env_dir or f"{default_env_dir()} (default)"
+        pid = self._worker.pid if self._worker is not None else None
+        return f"env={env}, model_complexity={self.model_complexity}, worker_pid={pid}"
+
+
+@register_model("blazepose", "encoder.image")
+def blazepose(**fields: Any) -> BlazePoseEncoder:
+    return BlazePoseEncoder(**fields)
+

@@ -1,0 +1,259 @@
+"""Build the embedded default (what ``make demo`` serves) from free parts, stage by stage.
+
+Stages, each skipped when its output is complete (so a second ``pose-search demo`` only opens
+the UI, and a cut build resumes where it stopped):
+
+1. ``data``: a synthetic ``script`` dataset (anny poses, renders, 3 automatic captions each);
+2. ``pairs``: a synthetic ``fix`` dataset (pose pairs with automatic instructions);
+3. ``posevae`` / ``posetext`` / ``image``: the three frozen encoders, trained with Ray Train;
+4. ``core``: PoseEmbroider on the cached encoder features;
+5. ``hps`` / ``instructions``: the downstream heads on the core's representation;
+6. ``index``: Ray Data embeds the dataset into a LanceDB table + ANN indexes.
+
+The result is a *bundle* folder: ``bundle.json`` names the index, the head runs and the data
+(paths relative to the bundle), which ``pose-search ui --bundle DIR`` serves. Every stage shows
+its own progress and the build prints an estimate of the time left (the estimates of the stages
+still to run, scaled by how fast the finished stages ran against theirs).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+BUNDLE_FILE = "bundle.json"
+BUILD_FORMAT = 1
+# CPU-sized PoseText (DistilBERT layout 128 wide x 2 layers, 1 topping layer): ~1 M parameters
+TEXT_CPU: dict[str, Any] = {"dim": 128, "n_layers": 2, "n_heads": 4, "hidden_dim": 512, "out_dim": 256,
+                            "topping_layers": 1, "topping_heads": 4, "topping_ffn": 512}
+
+
+@dataclass(frozen=True)
+class DemoScale:
+    """Sizes and epochs of one demo scale; ``seconds`` are per-stage estimates on 2 CPU cores."""
+
+    poses: int
+    pairs: int
+    posevae_epochs: int
+    posetext_epochs: int
+    image_epochs: int
+    core_epochs: int
+    hps_epochs: int
+    instructions_epochs: int
+
+    def estimates(self) -> dict[str, float]:
+        """Seconds per stage on a 2-core CPU (measured on the small scale, scaled by rows x epochs)."""
+        n, p = self.poses / 1000, self.pairs / 1000
+        return {"data": 10 + 14 * n, "pairs": 10 + 14 * p, "posevae": 12 + 4 * n * self.posevae_epochs,
+                "posetext": 12 + 20 * n * self.posetext_epochs, "image": 12 + 6 * n * self.image_epochs,
+                "core": 15 + 25 * n + 2 * n * self.core_epochs, "hps": 12 + 15 * n + 1 * n * self.hps_epochs,
+                "instructions": 12 + 5 * p + 6 * p * self.instructions_epochs, "index": 20 + 25 * n}
+
+
+SCALES: dict[str, DemoScale] = {
+    # the image CNN needs ~300 steps to leave the mean pose: small data gets more epochs
+    "small": DemoScale(poses=1500, pairs=1500, posevae_epochs=6, posetext_epochs=4, image_epochs=15,
+                       core_epochs=10, hps_epochs=8, instructions_epochs=8),
+    "medium": DemoScale(poses=6000, pairs=6000, posevae_epochs=6, posetext_epochs=4, image_epochs=6,
+                        core_epochs=10, hps_epochs=8, instructions_epochs=8),
+    "large": DemoScale(poses=22000, pairs=22000, posevae_epochs=4, posetext_epochs=3, image_epochs=6,
+                       core_epochs=10, hps_epochs=8, instructions_epochs=6),
+}
+
+
+def scale_for(size: str, poses: int | None = None) -> DemoScale:
+    """The named scale, optionally with another number of poses (and pairs)."""
+    if size not in SCALES:
+        raise ValueError(f"--size {size!r}: expected one of {', '.join(SCALES)}")
+    scale = SCALES[size]
+    if poses is not None:
+        if poses < 40:
+            raise ValueError(f"--poses {poses}: need at least 40 (a train and a val split for every stage)")
+        fields = {**asdict(scale), "poses": poses, "pairs": poses}
+        if poses < 200:  # a smoke-test size: a couple of epochs show that every stage works
+            fields = {k: (min(v, 2) if k.endswith("_epochs") else v) for k, v in fields.items()}
+        scale = DemoScale(**fields)
+    return scale
+
+
+def _fmt(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
+
+
+class DemoBuilder:
+    """Builds (or resumes) the bundle at ``root`` for ``scale``; :meth:`run` returns the root."""
+
+    def __init__(self, root: str | Path, scale: DemoScale, workers: int | None = None,
+                 log: Callable[[str], None] = print) -> None:
+        self.root, self.scale, self.log = Path(root).absolute(), scale, log
+        self.workers = workers or max(1, min(2, os.cpu_count() or 1))
+        self.state_file = self.root / "build.json"
+
+    # ------------------------------------------------------------------ paths
+    @property
+    def data(self) -> Path:
+        return self.root / "data" / "script"
+
+    @property
+    def pairs(self) -> Path:
+        return self.root / "data" / "fix"
+
+    def run_dir(self, name: str) -> Path:
+        return self.root / "runs" / name
+
+    @property
+    def index(self) -> Path:
+        return self.root / "index"
+
+    # ------------------------------------------------------------------ state
+    def _state(self) -> dict[str, Any]:
+        if not self.state_file.exists():
+            return {"format": BUILD_FORMAT, "scale": asdict(self.scale), "stages": {}}
+        try:
+            state = json.loads(self.state_file.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{str(self.state_file)!r} is unreadable ({exc}); rebuild with --rebuild") from None
+        if state.get("format") != BUILD_FORMAT or state.get("scale") != asdict(self.scale):
+            raise ValueError(f"{str(self.root)!r} holds a demo built with other settings "
+                             f"({state.get('scale')}); use --rebuild or another --out")
+        return state
+
+    def _save_state(self, state: dict[str, Any]) -> None:
+        tmp = self.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state, indent=2) + "\n")
+        os.replace(tmp, self.state_file)  # atomic: a kill never leaves a half-written state
+
+    # ------------------------------------------------------------------ stages
+    def stages(self) -> list[tuple[str, str, Callable[[], None]]]:
+        """``(name, description, action)`` in build order."""
+        s = self.scale
+        return [
+            ("data", f"synthetic poses, renders and captions ({s.poses})", self._data),
+            ("pairs", f"synthetic pose pairs with instructions ({s.pairs} poses)", self._pairs),
+            ("posevae", f"pose encoder (VAE, {s.posevae_epochs} epochs)", lambda: self._train(
+                "posevae", s.posevae_epochs, 128, 1e-3, self.data)),
+            ("posetext", f"text encoder (PoseText, {s.posetext_epochs} epochs)", lambda: self._train(
+                "posetext", s.posetext_epochs, 128, 5e-4, self.data, model_config={"text": TEXT_CPU})),
+            ("image", f"image encoder (pose regression on renders, {s.image_epochs} epochs)", lambda: self._train(
+                "image", s.image_epochs, 64, 1e-3, self.data, augment=False, model_config={"dropout": 0.0})),
+            ("core", f"PoseEmbroider core ({s.core_epochs} epochs)", lambda: self._train(
+                "core", s.core_epochs, 128, 2e-4, self.data, model="poseembroider",
+                image_encoder=str(self.run_dir("image")), pose_encoder=str(self.run_dir("posevae")),
+                text_encoder=str(self.run_dir("posetext")))),
+            ("hps", f"mesh-recovery head ({s.hps_epochs} epochs)", lambda: self._train(
+                "hps", s.hps_epochs, 128, 1e-3, self.data, core=str(self.run_dir("core")))),
+            ("instructions", f"instruction head ({s.instructions_epochs} epochs)", lambda: self._train(
+                "instructions", s.instructions_epochs, 64, 5e-4, self.pairs, core=str(self.run_dir("core")),
+                val_every=max(1, s.instructions_epochs // 2))),  # validation decodes text: costly
+            ("index", "embedding the dataset into the search index", self._index),
+        ]
+
+    def _data(self) -> None:
+        self._generate(self.data, "script", self.scale.poses)
+
+    def _pairs(self) -> None:
+        self._generate(self.pairs, "fix", self.scale.pairs)
+
+    def _generate(self, out: Path, kind: str, size: int) -> None:
+        from tqdm import tqdm
+
+        from pose_search.data.generate import GenerateConfig
+        from pose_search.data.generate import run as generate
+
+        bar = tqdm(total=size, unit="pose", desc=f"  {kind} data", leave=False)
+
+        def progress(done: int, total: int) -> None:
+            bar.total, bar.n = total, done
+            bar.refresh()
+
+        generate(out, GenerateConfig(kind=kind, size=size, seed=0), workers=self.workers, progress=progress)
+        bar.close()
+
+    def _train(self, task: str, epochs: int, batch: int, lr: float, data: Path, val_every: int = 1,
+               **options: Any) -> None:
+        from training.driver import TrainConfig, fit
+
+        # small demos (--poses) shrink the batch so that each epoch has a few steps
+        batch = max(4, min(batch, self._train_rows(data) // 4))
+        fit(TrainConfig(task=task, run_dir=str(self.run_dir(task)), data=str(data), epochs=epochs,
+                        batch_size=batch, lr=lr, val_every=val_every, task_options=options))
+
+    @staticmethod
+    def _train_rows(data: Path) -> int:
+        """Rows of the train split: poses of a script dataset, pairs of a fix dataset."""
+        from pose_search.data.store import read_manifest
+
+        counts = read_manifest(data).get("counts", {})
+        if "pairs_per_split_kind" in counts:
+            return sum(n for key, n in counts["pairs_per_split_kind"].items() if key.startswith("train/"))
+        return int(counts.get("poses_per_split", {}).get("train", 0))
+
+    def _index(self) -> None:
+        from indexing.build import BuildConfig, build
+
+        build(BuildConfig(model=str(self.run_dir("core")), data=str(self.data), out=str(self.index),
+                          workers=1, ann="auto"))
+
+    def _done(self, name: str, state: dict[str, Any]) -> bool:
+        if name not in state["stages"]:
+            return False
+        if name in ("data", "pairs"):
+            path = self.data if name == "data" else self.pairs
+            try:
+                return json.loads((path / "manifest.json").read_text()).get("status") == "complete"
+            except (OSError, json.JSONDecodeError):
+                return False
+        if name == "index":
+            return (self.index / "index.json").exists()
+        return (self.run_dir(name) / "best").is_dir()
+
+    # ------------------------------------------------------------------ run
+    def run(self) -> Path:
+        """Run the missing stages; write ``bundle.json``; return the bundle folder."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        state = self._state()
+        estimates = self.scale.estimates()
+        stages = self.stages()
+        todo = [name for name, _, _ in stages if not self._done(name, state)]
+        if todo:
+            self.log(f"building the {self.scale.poses}-pose demo in {self.root} "
+                     f"(estimated {_fmt(sum(estimates[n] for n in todo))} on 2 CPU cores)")
+        spent = estimated_done = 0.0
+        start = time.perf_counter()
+        for i, (name, description, action) in enumerate(stages, 1):
+            if name not in todo:
+                continue
+            left = sum(estimates[n] for n in todo[todo.index(name):])
+            speed = spent / estimated_done if estimated_done else 1.0
+            self.log(f"[{i}/{len(stages)}] {description}  (about {_fmt(left * speed)} left)")
+            t = time.perf_counter()
+            action()
+            took = time.perf_counter() - t
+            spent, estimated_done = spent + took, estimated_done + estimates[name]
+            state["stages"][name] = {"seconds": round(took, 1)}
+            self._save_state(state)
+        if todo:
+            state["build_seconds"] = round(sum(v["seconds"] for v in state["stages"].values()), 1)
+            self._save_state(state)
+            self.log(f"demo built in {_fmt(time.perf_counter() - start)}")
+        bundle = {"index": "index", "hps": "runs/hps", "instructions": "runs/instructions", "data": "data/script",
+                  "pairs": "data/fix", "scale": asdict(self.scale)}
+        (self.root / BUNDLE_FILE).write_text(json.dumps(bundle, indent=2) + "\n")
+        return self.root
+
+
+def clear(root: str | Path) -> None:
+    """Remove a demo folder (``--rebuild``); refuses a folder that is not a demo bundle."""
+    root = Path(root)
+    if not root.exists():
+        return
+    if not (root / "build.json").exists() and any(root.iterdir()):
+        raise ValueError(f"{str(root)!r} is not a demo folder (no build.json); not removing it")
+    shutil.rmtree(root)

@@ -1,0 +1,45 @@
+"""`pose-search demo`: build the embedded default (cached) and serve the UI over it.
+
+The first run builds everything from free parts (:mod:`ui.build`: synthetic data, encoders, the
+PoseEmbroider core, the heads, the index) into ``<cache>/demo/<size>``; later runs find it built
+and open the UI within seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ui.build import SCALES
+
+    parser.add_argument("--size", choices=list(SCALES), default="small",
+                        help="scale of the embedded default (small: ~10 min to build on 2 CPU cores)")
+    parser.add_argument("--out", default=None, help="demo folder (default: <pose-search cache>/demo/<size>)")
+    parser.add_argument("--poses", type=int, default=None, help="number of poses (overrides the size's)")
+    parser.add_argument("--workers", type=int, default=None, help="data-generation processes")
+    parser.add_argument("--rebuild", action="store_true", help="remove the demo folder and build it again")
+    parser.add_argument("--build-only", action="store_true", help="build (or check) the bundle, do not serve")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: this machine only)")
+    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--share", action="store_true", help="ask Gradio for a public share link")
+    parser.add_argument("--auth", default=None, metavar="USER:PASSWORD", help="require this login")
+
+
+def run(args: argparse.Namespace) -> int:
+    from pose_search.config import cache_dir
+    from ui.build import DemoBuilder, clear, scale_for
+
+    scale = scale_for(args.size, args.poses)
+    default = cache_dir() / "demo" / (args.size if args.poses is None else f"{args.size}-{args.poses}")
+    root = Path(args.out) if args.out else default
+    if args.rebuild:
+        clear(root)
+    bundle = DemoBuilder(root, scale, workers=args.workers).run()
+    print(f"demo bundle: {bundle}")
+    if args.build_only:
+        return 0
+    from ui.cli import serve_bundle
+
+    return serve_bundle(bundle, host=args.host, port=args.port, share=args.share, auth=args.auth)
