@@ -33,6 +33,9 @@ BUILD_FORMAT = 1
 TEXT_CPU: dict[str, Any] = {"dim": 128, "n_layers": 2, "n_heads": 4, "hidden_dim": 512, "out_dim": 256,
                             "topping_layers": 1, "topping_heads": 4, "topping_ffn": 512}
 
+# CPU-sized instruction decoder (the default 4 x 512 one costs ~150 s per epoch on 1.3k pairs)
+INSTRUCTIONS_CPU: dict[str, Any] = {"d_model": 256, "n_layers": 2, "n_heads": 4, "ffn": 512}
+
 
 @dataclass(frozen=True)
 class DemoScale:
@@ -51,15 +54,15 @@ class DemoScale:
         """Seconds per stage on a 2-core CPU (measured on the small scale, scaled by rows x epochs)."""
         n, p = self.poses / 1000, self.pairs / 1000
         return {"data": 10 + 14 * n, "pairs": 10 + 14 * p, "posevae": 12 + 4 * n * self.posevae_epochs,
-                "posetext": 12 + 20 * n * self.posetext_epochs, "image": 12 + 6 * n * self.image_epochs,
+                "posetext": 12 + 20 * n * self.posetext_epochs, "image": 20 + 10 * n * self.image_epochs,
                 "core": 15 + 25 * n + 2 * n * self.core_epochs, "hps": 12 + 15 * n + 1 * n * self.hps_epochs,
-                "instructions": 12 + 5 * p + 6 * p * self.instructions_epochs, "index": 20 + 25 * n}
+                "instructions": 30 + 10 * p + 12 * p * self.instructions_epochs, "index": 15 + 5 * n}
 
 
 SCALES: dict[str, DemoScale] = {
     # the image CNN needs ~300 steps to leave the mean pose: small data gets more epochs
-    "small": DemoScale(poses=1500, pairs=1500, posevae_epochs=6, posetext_epochs=4, image_epochs=15,
-                       core_epochs=10, hps_epochs=8, instructions_epochs=8),
+    "small": DemoScale(poses=1500, pairs=1500, posevae_epochs=6, posetext_epochs=3, image_epochs=10,
+                       core_epochs=10, hps_epochs=8, instructions_epochs=6),
     "medium": DemoScale(poses=6000, pairs=6000, posevae_epochs=6, posetext_epochs=4, image_epochs=6,
                         core_epochs=10, hps_epochs=8, instructions_epochs=8),
     "large": DemoScale(poses=22000, pairs=22000, posevae_epochs=4, posetext_epochs=3, image_epochs=6,
@@ -151,6 +154,7 @@ class DemoBuilder:
                 "hps", s.hps_epochs, 128, 1e-3, self.data, core=str(self.run_dir("core")))),
             ("instructions", f"instruction head ({s.instructions_epochs} epochs)", lambda: self._train(
                 "instructions", s.instructions_epochs, 64, 5e-4, self.pairs, core=str(self.run_dir("core")),
+                model_config=INSTRUCTIONS_CPU,
                 val_every=max(1, s.instructions_epochs // 2))),  # validation decodes text: costly
             ("index", "embedding the dataset into the search index", self._index),
         ]
@@ -218,6 +222,8 @@ class DemoBuilder:
     def run(self) -> Path:
         """Run the missing stages; write ``bundle.json``; return the bundle folder."""
         self.root.mkdir(parents=True, exist_ok=True)
+        # every core for torch in the Ray Train workers (they read it; the default there is 1)
+        os.environ.setdefault("POSE_SEARCH_TORCH_THREADS", str(os.cpu_count() or 1))
         state = self._state()
         estimates = self.scale.estimates()
         stages = self.stages()
