@@ -76,8 +76,9 @@ test: venv blazepose-env
 lint: venv
 	$(BIN)/ruff check pose_search training indexing ui cluster tests benchmarks
 
+# DEMO_ARGS: e.g. "--size medium" or "--build-only"
 demo: venv
-	$(BIN)/pose-search demo
+	$(BIN)/pose-search demo $(DEMO_ARGS)
 
 clean-venv:
 	rm -rf $(VENV) $(BLAZEPOSE_VENV)
