@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 import torch
 
 from indexing.table import (
@@ -241,7 +240,7 @@ class SearchService:
             return []
         rows, scores = rows[valid], scores[valid]
         if self._hit_cache is not None:  # memory-mapped Arrow: microseconds
-            data = self._hit_cache.take(pa.array(rows)).select(HIT_COLUMNS).to_pydict()
+            data = self._hit_cache.take(rows, HIT_COLUMNS)
         else:
             data = self.table.take(rows.tolist(), columns=HIT_COLUMNS).to_pydict()
         hits = []

@@ -166,14 +166,32 @@ def write_hit_cache(index_dir: str | Path, version: int) -> Path:
     return path
 
 
-def open_hit_cache(index_dir: str | Path, version: int, rows: int) -> pa.Table | None:
+class HitCache:
+    """Memory-mapped record batches of ``hits-v<N>.arrow``; :meth:`take` slices single rows out of
+    their batch (zero-copy), avoiding Arrow's ``take`` on a chunked table, which concatenates the
+    chunks (~300 ms per query on 1M rows)."""
+
+    def __init__(self, batches: list[pa.RecordBatch]) -> None:
+        self.batches = batches
+        self.starts = np.cumsum([0] + [b.num_rows for b in batches])
+        self.num_rows = int(self.starts[-1])
+
+    def take(self, rows: np.ndarray, columns: list[str]) -> dict[str, list]:
+        """``{column: [value per row]}`` for table rows ``rows`` (in that order)."""
+        which = np.searchsorted(self.starts, rows, side="right") - 1
+        parts = [self.batches[b].slice(int(r - self.starts[b]), 1).select(columns) for r, b in zip(rows, which)]
+        return pa.Table.from_batches(parts).to_pydict() if parts else {c: [] for c in columns}
+
+
+def open_hit_cache(index_dir: str | Path, version: int, rows: int) -> HitCache | None:
     """The memory-mapped metadata of table version ``version``, or None when there is no valid
     cache (the caller then reads rows from the Lance table)."""
     path = Path(index_dir) / HITS_FILE.format(version=version)
     if not path.is_file():
         return None
     try:
-        table = pa.ipc.open_file(pa.memory_map(str(path), "r")).read_all()
+        reader = pa.ipc.open_file(pa.memory_map(str(path), "r"))
+        cache = HitCache([reader.get_batch(i) for i in range(reader.num_record_batches)])
     except (OSError, pa.ArrowInvalid):
         return None
-    return table if table.num_rows == rows else None
+    return cache if cache.num_rows == rows else None
