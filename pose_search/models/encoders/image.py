@@ -56,6 +56,11 @@ RENDER_TINY: dict[str, Any] = dict(embed_dim=32, depth=1, num_heads=2, drop_path
                                    num_extra_tokens=0, patch_padding=0)
 
 
+def unit_float(images: torch.Tensor) -> torch.Tensor:
+    """uint8 crops (0-255) -> float in [0, 1]; float input is returned as is."""
+    return images.float() / 255.0 if images.dtype == torch.uint8 else images
+
+
 class _ViTImageEncoder(ModalityEncoder):
     """A :class:`ViT` (``self.vit``) as an image :class:`ModalityEncoder`; ``preset`` + overrides."""
 
@@ -79,9 +84,7 @@ class _ViTImageEncoder(ModalityEncoder):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """``(B, 3, 256, 192)`` float in [0, 1] (uint8 is divided by 255) -> ``(B, N, D)``."""
-        if images.dtype == torch.uint8:
-            images = images.float() / 255.0
-        return self.vit(images)
+        return self.vit(unit_float(images))
 
 
 class SmplerxImageEncoder(_ViTImageEncoder):
@@ -161,9 +164,7 @@ class ConvImageEncoder(ModalityEncoder):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """``(B, 3, 256, 192)`` float in [0, 1] (uint8 is divided by 255) -> ``(B, N, D)``."""
-        if images.dtype == torch.uint8:
-            images = images.float() / 255.0
-        return self.cnn(images)
+        return self.cnn(unit_float(images))
 
 
 CNN_TINY: dict[str, Any] = dict(input_size=(32, 32), widths=(4, 8, 8))
@@ -197,6 +198,8 @@ def vit_tiny_test(**fields: Any) -> RenderImageEncoder:
 # Encoders the pose-regression pretraining can train (registry name -> class).
 RENDER_BACKBONES: dict[str, type[ModalityEncoder]] = {"cnn-small-render": ConvImageEncoder,
                                                       "vit-small-render": RenderImageEncoder}
+# their tiny test configurations (``image-pose-regressor-tiny``)
+TINY_BACKBONE_FIELDS: dict[str, dict[str, Any]] = {"cnn-small-render": CNN_TINY, "vit-small-render": RENDER_TINY}
 
 
 # --------------------------------------------------------------------------- pose regression
@@ -280,7 +283,7 @@ def image_pose_regressor(encoder: dict[str, Any] | None = None, hidden_dim: int 
 @register_model("image-pose-regressor-tiny", "trainable.image")
 def image_pose_regressor_tiny(encoder: dict[str, Any] | None = None, hidden_dim: int = 32,
                               dropout: float = 0.0, backbone: str = "cnn-small-render") -> ImagePoseRegressor:
-    tiny = CNN_TINY if backbone == "cnn-small-render" else RENDER_TINY
+    tiny = TINY_BACKBONE_FIELDS.get(backbone, {})  # an unknown backbone: the regressor's clear error
     return ImagePoseRegressor({**tiny, **(encoder or {})}, hidden_dim, dropout, backbone)
 
 
