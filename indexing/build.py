@@ -36,6 +36,7 @@ from indexing.table import (
     write_hit_cache,
     write_info,
 )
+from pose_search import storage
 from pose_search.api import copy_model as _copy_model_files
 from pose_search.api import model_files as _model_files
 from pose_search.api import model_fingerprint as _fingerprint
@@ -72,6 +73,19 @@ def _dataset_modalities(data: Path, model_modalities: tuple[str, ...]) -> tuple[
     return tuple(m for m in model_modalities if m in present)
 
 
+def _check_split(data: Path | str, split: str) -> None:
+    """ValueError naming the splits there are when the dataset has no row in ``split``."""
+    import pyarrow.compute as pc
+
+    from pose_search.data.schema import POSES_TABLE
+    from pose_search.data.store import open_table
+
+    ds = open_table(data, POSES_TABLE)
+    if ds.count_rows(filter=pc.field("split") == split) == 0:
+        have = sorted(set(ds.to_table(columns=["split"]).column(0).to_pylist()))
+        raise ValueError(f"split {split!r}: dataset {str(data)!r} has no rows in it (splits: {', '.join(have)})")
+
+
 def build(cfg: BuildConfig, progress: bool = True) -> dict[str, Any]:
     """Build or update the index ``cfg.out``; returns its ``index.json`` content."""
     from indexing.embed import run_embedding
@@ -82,14 +96,24 @@ def build(cfg: BuildConfig, progress: bool = True) -> dict[str, Any]:
         raise ValueError(f"ann {cfg.ann!r}: expected auto, flat, hnsw, ivfpq or lance")
     if cfg.workers < 1 or cfg.batch_size < 1:
         raise ValueError("workers and batch_size must be >= 1")
-    run, data, out = Path(cfg.model).absolute(), Path(cfg.data).absolute(), Path(cfg.out).absolute()
+    if not 0.0 < cfg.recall_target <= 1.0:  # also refuses nan
+        raise ValueError(f"recall_target {cfg.recall_target}: expected a recall in (0, 1]")
+    # URIs (s3://...) stay URIs: Ray Data reads the dataset from object storage on every node, the
+    # index is built in a local mirror of --out and uploaded at the end (index.json last)
+    run, data = (p if storage.is_uri(p) else Path(p).absolute() for p in (cfg.model, cfg.data))
+    remote_out = storage.is_uri(cfg.out) and not cfg.out.startswith("file://")
+    out = storage.working_dir(cfg.out) if storage.is_uri(cfg.out) else Path(cfg.out).absolute()
     manifest = read_manifest(data)  # clear error for a missing / corrupt dataset
+    if out.exists() and not out.is_dir():
+        raise IndexDirError(f"{str(out)!r} is a file, not an index directory; choose a new --out")
+    if cfg.split is not None:
+        _check_split(data, cfg.split)
     if (out / INFO_FILE).exists():
         old = read_info(out)
         if old["data"] != str(data) or old.get("split") != cfg.split:
             raise IndexDirError(f"{str(out)!r} indexes {old['data']!r} (split {old.get('split')}); "
                                 "use a new --out for another dataset")
-    elif out.exists() and any(p.name not in (MODEL_DIR, "staging", "db") for p in out.iterdir()):
+    elif out.exists() and any(p.name not in (MODEL_DIR, "staging", "db", storage.SYNC_STATE) for p in out.iterdir()):
         raise IndexDirError(f"{str(out)!r} exists and is not an index directory; choose a new --out")
     files = _model_files(run)
     fingerprint = _fingerprint(files)
@@ -109,7 +133,11 @@ def build(cfg: BuildConfig, progress: bool = True) -> dict[str, Any]:
 
     t = time.perf_counter()
     have = stored_ids(out)
-    staging = run_embedding(model_dir, data, out, dims, have, cfg.split, cfg.workers, cfg.gpu, cfg.batch_size)
+    if remote_out:  # actors on any node load the model and write their rows through the URI
+        storage.publish(out, cfg.out, [MODEL_DIR])
+    staging = run_embedding(storage.join(cfg.out, MODEL_DIR) if remote_out else model_dir, data,
+                            cfg.out if remote_out else out, dims, have, cfg.split, cfg.workers, cfg.gpu,
+                            cfg.batch_size)
     version = commit_staging(out, staging) if staging is not None else _table_version(out)
     timings["embed"] = round(time.perf_counter() - t, 2)
     if version is None:
@@ -140,6 +168,9 @@ def build(cfg: BuildConfig, progress: bool = True) -> dict[str, Any]:
     }
     write_info(out, info)
     write_hit_cache(out, version)  # after index.json: the service opens only the version it names
+    if remote_out:  # the table, the ANN files and the hit cache first; the pointer (index.json) last
+        storage.publish(out, cfg.out, [p.name for p in out.iterdir() if p.name not in (INFO_FILE, "staging")])
+        storage.publish(out, cfg.out, [INFO_FILE])
     return info
 
 

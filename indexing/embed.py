@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -113,24 +112,32 @@ def actor_resources(workers: int, gpu: bool, cpus: int | None = None) -> tuple[f
     return (min(per_actor, 1.0) if not gpu else 0.5), max(1, cpus // workers)
 
 
-def run_embedding(model_dir: Path, data_dir: Path, out: Path, dims: dict[str, int], skip_ids: set[str],
-                  split: str | None, workers: int = 1, gpu: bool = False, batch_size: int = 64) -> Path | None:
+def run_embedding(model_dir: str | Path, data_dir: str | Path, out: str | Path, dims: dict[str, int],
+                  skip_ids: set[str], split: str | None, workers: int = 1, gpu: bool = False,
+                  batch_size: int = 64) -> str | None:
     """Embed the rows of ``data_dir`` (``split`` or all) not in ``skip_ids`` with the model in
     ``model_dir`` for the modalities of ``dims`` (``{m: D}``) into a staging dataset under
-    ``out``; returns its path, or None when there was nothing to embed."""
+    ``out``; returns its path, or None when there was nothing to embed.
+
+    Any of the three may be a URI (``s3://...``): Ray Data then reads the dataset, loads the model
+    and writes the staging rows through object storage, from whichever node runs each task.
+    """
     import lance_ray
     import ray
     from ray.data import ActorPoolStrategy
 
+    from pose_search import storage
     from pose_search.data.schema import POSES_TABLE
+    from pose_search.data.store import table_uri
 
-    staging_root = out / STAGING_DIR
-    shutil.rmtree(staging_root, ignore_errors=True)  # a crashed job's rows: recomputed below
+    staging_root = storage.join(out, STAGING_DIR)
+    storage.remove_tree(staging_root)  # a crashed job's rows: recomputed below
     if not ray.is_initialized():
         ray.init(include_dashboard=False, logging_level=logging.WARNING, configure_logging=False)
-    per_actor, threads = actor_resources(workers, gpu)
+    # sized on the cluster's CPUs (one machine: its cores), leaving room for the read task
+    per_actor, threads = actor_resources(workers, gpu, int(ray.cluster_resources().get("CPU", 0)) or None)
     flt = None if split is None else f"split = '{split}'"
-    ds = lance_ray.read_lance(str(data_dir / POSES_TABLE), columns=READ_COLUMNS, filter=flt)
+    ds = lance_ray.read_lance(table_uri(data_dir, POSES_TABLE), columns=READ_COLUMNS, filter=flt)
     embedded = ds.map_batches(
         Embedder, batch_format="pyarrow", batch_size=batch_size,
         fn_constructor_kwargs={"model_dir": str(model_dir), "data_dir": str(data_dir),
@@ -138,14 +145,15 @@ def run_embedding(model_dir: Path, data_dir: Path, out: Path, dims: dict[str, in
                                "threads": threads, "gpu": gpu},
         compute=ActorPoolStrategy(size=workers), num_cpus=per_actor, num_gpus=1 if gpu else 0,
     )
-    staging = staging_root / f"{uuid.uuid4().hex}.lance"
-    staging_root.mkdir(parents=True)
-    lance_ray.write_lance(embedded, str(staging), schema=index_schema(dims), mode="create")
-    if not staging.exists():
+    staging = storage.join(staging_root, f"{uuid.uuid4().hex}.lance")
+    if not storage.is_uri(staging):
+        Path(staging_root).mkdir(parents=True)
+    lance_ray.write_lance(embedded, staging, schema=index_schema(dims), mode="create")
+    if not storage.exists(staging):
         return None
     import lance
 
-    return staging if lance.dataset(str(staging)).count_rows() else None
+    return staging if lance.dataset(staging).count_rows() else None
 
 
 def embed_in_process(model: Any, data_dir: Path, modalities: Sequence[str], split: str | None = None,

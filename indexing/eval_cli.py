@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
+
+PLOT_SUFFIXES = (".png", ".jpg", ".jpeg", ".pdf", ".svg")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -82,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
         return _instructions(args)
     from indexing.evaluate import evaluate_retrieval
 
+    if args.plot and Path(args.plot).suffix.lower() not in PLOT_SUFFIXES:  # found before the evaluation
+        raise ValueError(f"--plot {args.plot!r}: expected an image file ending in {', '.join(PLOT_SUFFIXES)}")
     report = evaluate_retrieval(args.model, args.data, args.split, index=args.index, plot=args.plot)
     if args.json:
         print(json.dumps(report, indent=2))

@@ -75,15 +75,19 @@ def evaluate_retrieval(model_run: str | Path, data: str | Path, split: str = "va
     curves = {"exact": _curves(refs, core.query_embedding, {m: _exact_ranks(refs[m], torch.arange(len(ids)))
                                                             for m in refs})}
     if index is not None:
-        from indexing.table import read_info
+        from indexing.table import INFO_FILE, read_info
+        from pose_search import storage
         from pose_search.api import model_files, model_fingerprint
 
-        if Path(model_run).resolve() != (Path(index) / "model").resolve() and \
-                read_info(index)["model_fingerprint"] != model_fingerprint(model_files(model_run)):
+        local_index = storage.local_copy(index, exclude=("staging",), pointer=INFO_FILE)  # a URI: a mirror
+        own_model = (str(model_run).rstrip("/") == storage.join(index, "model")) if storage.is_uri(index) else \
+            Path(model_run).resolve() == (Path(index) / "model").resolve()
+        if not own_model and \
+                read_info(local_index)["model_fingerprint"] != model_fingerprint(model_files(model_run)):
             raise ValueError(f"index {str(index)!r} was built with another model than {str(model_run)!r}")
-        report["index"], curves["ann"] = _through_index(Path(index), ids, core)
+        report["index"], curves["ann"] = _through_index(local_index, ids, core)
     if plot is not None:
-        report["plot"] = str(plot_recall(curves, plot, title=f"{Path(model_run).name} on {Path(data).name}/{split}"))
+        report["plot"] = str(plot_recall(curves, plot, title=f"{str(model_run).rstrip('/').rsplit('/', 1)[-1]} on {str(data).rstrip('/').rsplit('/', 1)[-1]}/{split}"))
     return report
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ import torch
 
 from indexing.table import (
     ANN_DIR,
+    INFO_FILE,
     MODEL_DIR,
     IndexDirError,
     open_hit_cache,
@@ -30,6 +32,7 @@ from indexing.table import (
     table_path,
     vector_column,
 )
+from pose_search.models.encoders.tokenizer import check_query_text
 
 MAX_K = 1000
 FILTER_COLUMNS = ("split", "family", "source")
@@ -64,6 +67,29 @@ def _as_list(value: Any) -> list:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
+def _ndim(value: Any) -> int:
+    """Dimensions of an array-like; -1 when it is none (the pose check then says why)."""
+    try:
+        return int(np.ndim(value))
+    except (TypeError, ValueError):
+        return -1
+
+
+def check_filters(filters: Any) -> dict[str, list[str]]:
+    """``{column: [values]}`` from a filters mapping; ValueError naming the bad key or value."""
+    if not isinstance(filters, Mapping):
+        raise ValueError(f"filters: expected a mapping like {{'split': 'val'}}, got {type(filters).__name__}")
+    out: dict[str, list[str]] = {}
+    for key, value in filters.items():
+        if key not in (*FILTER_COLUMNS, CAPTION_FILTER):
+            raise ValueError(f"filter {key!r}: expected one of {(*FILTER_COLUMNS, CAPTION_FILTER)}")
+        values = _as_list(value)
+        if not values or not all(isinstance(v, str) for v in values):
+            raise ValueError(f"filter {key!r}: expected a string or a non-empty list of strings, got {value!r}")
+        out[key] = values
+    return out
+
+
 def load_query_image(item: Any) -> torch.Tensor:
     """A path, encoded bytes, a PIL image or an ``(H, W, 3)`` uint8 array -> ``(3, 256, 192)``."""
     from PIL import Image
@@ -78,16 +104,31 @@ def load_query_image(item: Any) -> torch.Tensor:
 
     if isinstance(item, (str, Path)):
         if not Path(item).is_file():
-            raise FileNotFoundError(f"image file {str(item)!r} does not exist")
+            raise FileNotFoundError(f"image file {str(item)!r} does not exist or is not a file")
         return load_image_file(item)
     if isinstance(item, (bytes, bytearray)):
         return decode_images([bytes(item)])[0]
-    if isinstance(item, Image.Image):
-        return pil_to_tensor(fit_crop(item)).float() / 255.0
     if isinstance(item, np.ndarray) and item.ndim == 3 and item.shape[2] == 3:
-        return pil_to_tensor(fit_crop(Image.fromarray(item.astype(np.uint8)))).float() / 255.0
+        if item.dtype != np.uint8:
+            raise ImageDecodeError(f"image: expected an (H, W, 3) uint8 array, got dtype {item.dtype}")
+        _check_image_size(item.shape[1], item.shape[0])
+        item = Image.fromarray(item)
+    if isinstance(item, Image.Image):
+        _check_image_size(item.width, item.height)
+        return pil_to_tensor(fit_crop(item)).float() / 255.0
     raise ImageDecodeError(f"image: expected a file path, encoded bytes, a PIL image or an (H, W, 3) array, "
                            f"got {type(item).__name__}")
+
+
+def _check_image_size(width: int, height: int) -> None:
+    from PIL import Image
+
+    from pose_search.models.encoders.image import ImageDecodeError
+
+    if width < 1 or height < 1:
+        raise ImageDecodeError(f"image: {width}x{height} pixels, an empty image")
+    if width * height > Image.MAX_IMAGE_PIXELS:  # the limit PIL puts on decoded files (bombs)
+        raise ImageDecodeError(f"image: {width}x{height} pixels, more than {Image.MAX_IMAGE_PIXELS}")
 
 
 def load_query_pose(value: Any) -> torch.Tensor:
@@ -95,19 +136,24 @@ def load_query_pose(value: Any) -> torch.Tensor:
     from pose_search.body.convention import validate_pose
     from pose_search.body.io import load_pose_file
 
-    if isinstance(value, (str, Path)):
-        return validate_pose(load_pose_file(value))
-    return validate_pose(value)
+    pose = validate_pose(load_pose_file(value) if isinstance(value, (str, Path)) else value)
+    if len(pose) == 0:
+        raise ValueError("empty query: pose holds no poses (0, 22, 3)")
+    return pose
 
 
 class SearchService:
-    """Query an index directory built by ``pose-search index build``."""
+    """Query an index directory built by ``pose-search index build`` (a path, or a URI such as
+    ``s3://...``, mirrored locally first)."""
 
     def __init__(self, index_dir: str | Path, device: str = "cpu") -> None:
         from indexing.ann import load_index
+        from pose_search import storage
         from pose_search.api import load_model
 
-        self.root = Path(index_dir)
+        if storage.is_uri(index_dir) and not storage.exists(index_dir):
+            raise IndexDirError(f"index {str(index_dir)!r} does not exist")
+        self.root = storage.local_copy(index_dir, exclude=("staging",), pointer=INFO_FILE)
         self.info = read_info(self.root)
         self.model = load_model(self.root / MODEL_DIR).to(device)
         self.device = torch.device(device)
@@ -142,9 +188,9 @@ class SearchService:
         inputs: dict[str, Any] = {}
         if text is not None:
             texts = _as_list(text)
-            if not texts or not all(isinstance(t, str) and t.strip() for t in texts):
+            if not texts:
                 raise ValueError("empty query: text must be non-empty strings")
-            inputs["texts"] = [t.strip() for t in texts]
+            inputs["texts"] = [check_query_text(t) for t in texts]
         if pose is not None:
             inputs["poses"] = load_query_pose(pose).to(self.device)
         if image is not None:
@@ -164,7 +210,8 @@ class SearchService:
         if k > MAX_K:
             raise ValueError(f"k={k}: at most {MAX_K} results per query")
         batched = isinstance(text, (list, tuple)) or isinstance(image, (list, tuple)) or (
-            pose is not None and not isinstance(pose, (str, Path)) and np.asarray(pose).ndim == 3)
+            pose is not None and not isinstance(pose, (str, Path)) and _ndim(pose) == 3)
+        filters = check_filters(filters) if filters is not None else None
         q = self.encode(target, image=image, text=text, pose=pose).float().cpu().numpy()
         scores, rows = self.search_vectors(q, target, min(int(k), self.rows), filters)
         hits = [self._hits(s, r) for s, r in zip(scores, rows)]
@@ -174,9 +221,9 @@ class SearchService:
                        filters: dict[str, Any] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """ANN search of ``(Q, D)`` query vectors -> (scores, rows) ``(Q, k)``; rows -1 = none."""
         index = self.indexes[target]
-        if not filters:
+        if filters is None or (isinstance(filters, Mapping) and not filters):
             return index.search(queries, k)
-        allowed = self._filter_mask(filters)
+        allowed = self._filter_mask(check_filters(filters))
         n_allowed = int(allowed.sum())
         if n_allowed == 0:
             return np.full((len(queries), k), -np.inf, np.float32), np.full((len(queries), k), -1, np.int64)
@@ -203,18 +250,16 @@ class SearchService:
         return out_s, out_r
 
     # ------------------------------------------------------------------ helpers
-    def _filter_mask(self, filters: dict[str, Any]) -> np.ndarray:
+    def _filter_mask(self, filters: dict[str, list[str]]) -> np.ndarray:
         mask = np.ones(self.rows, dtype=bool)
-        for key, value in filters.items():
+        for key, values in filters.items():
             if key == CAPTION_FILTER:
-                mask &= self._caption_mask([str(v) for v in _as_list(value)])
+                mask &= self._caption_mask(values)
                 continue
-            if key not in FILTER_COLUMNS:
-                raise ValueError(f"filter {key!r}: expected one of {(*FILTER_COLUMNS, CAPTION_FILTER)}")
             if key not in self._columns:
                 col = self.table.to_table(columns=[key]).column(0).to_numpy(zero_copy_only=False)
                 self._columns[key] = col.astype(str)
-            mask &= np.isin(self._columns[key], [str(v) for v in _as_list(value)])
+            mask &= np.isin(self._columns[key], values)
         return mask
 
     def _caption_mask(self, needles: list[str]) -> np.ndarray:

@@ -91,6 +91,8 @@ def read_info(index_dir: str | Path) -> dict[str, Any]:
         info = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise IndexDirError(f"{str(path)!r} is corrupt: {exc}") from exc
+    if not isinstance(info, dict):
+        raise IndexDirError(f"{str(path)!r} is corrupt: expected a JSON object, got {type(info).__name__}")
     for key in ("modalities", "table_version", "rows"):
         if key not in info:
             raise IndexDirError(f"{str(path)!r} is corrupt: no {key!r}")
@@ -119,26 +121,36 @@ def stored_ids(index_dir: str | Path) -> set[str]:
 def commit_staging(index_dir: str | Path, staging: str | Path) -> int:
     """Make the staged rows visible in one commit; returns the table's new version.
 
-    No table yet: the staging dataset is renamed into place (atomic). Otherwise the rows are
-    merged by ``id`` (``merge_insert``: existing ids updated, new ids inserted) in one commit.
-    The staging directory is removed afterwards.
+    No table yet: the staging dataset is renamed into place (atomic), or, staged in object
+    storage (a URI), copied into a new table in one commit. Otherwise the rows are merged by
+    ``id`` (``merge_insert``: existing ids updated, new ids inserted) in one commit. The staging
+    directory is removed afterwards.
     """
     import lance
 
-    staging = Path(staging)
+    from pose_search import storage
+
     target = table_path(index_dir)
-    if not target.is_dir():
+    if not target.is_dir() and not storage.is_uri(staging):
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staging, target)
         return int(lance.dataset(str(target)).version)
     src = lance.dataset(str(staging))
+    if not target.is_dir():
+        tmp = target.with_name(target.name + ".tmp")  # renamed into place once complete
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        lance.write_dataset(src.scanner().to_reader(), str(tmp), schema=src.schema, mode="create")
+        os.replace(tmp, target)
+        storage.remove_tree(staging)
+        return int(lance.dataset(str(target)).version)
     dst = lance.dataset(str(target))
     if src.schema != dst.schema:
         raise IndexDirError(f"new rows do not match the table's columns in {str(target)!r} "
                           "(a different model? build into a new --out)")
     dst.merge_insert("id").when_matched_update_all().when_not_matched_insert_all().execute(
         src.scanner().to_reader())
-    shutil.rmtree(staging, ignore_errors=True)
+    storage.remove_tree(staging)
     return int(lance.dataset(str(target)).version)
 
 

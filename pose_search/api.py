@@ -81,6 +81,15 @@ class PoseSearchModel(nn.Module):
         return self.core.representation(refs, tuple(refs))
 
 
+def _local_run(run: str | Path) -> Path:
+    """A run given as a URI: its local mirror, without what a model does not need."""
+    from pose_search import storage
+
+    if storage.is_uri(run) and not storage.exists(run):
+        raise CheckpointError(f"run directory {str(run)!r} does not exist")
+    return storage.local_copy(run, exclude=("ray", "features", "representations"))
+
+
 def load_model(run_dir: str | Path, which: str = "best") -> nn.Module:
     """A ready model from a run directory (or a checkpoint directory) alone.
 
@@ -89,8 +98,10 @@ def load_model(run_dir: str | Path, which: str = "best") -> nn.Module:
     * HPS runs -> :class:`~pose_search.models.heads.hps_pipeline.HPSPipeline` (image/text -> body);
     * instructions runs -> :class:`~pose_search.models.heads.instruction_pipeline.InstructionPipeline`;
     * a checkpoint directory (``config.json`` + ``model.safetensors``) -> its module.
+
+    ``run_dir`` may be a URI (``s3://...``): its model files are mirrored locally first.
     """
-    run = Path(run_dir)
+    run = _local_run(run_dir)
     if not run.is_dir():
         raise CheckpointError(f"run directory {str(run)!r} does not exist")
     if (run / "config.json").exists():
@@ -124,7 +135,7 @@ def load_model(run_dir: str | Path, which: str = "best") -> nn.Module:
 def model_files(run: str | Path) -> dict[str, Path]:
     """The files of a core run that make the model (``encoders/`` + the best, else last, core),
     under their names in a copy: ``encoders/...``, ``best/core/...``."""
-    run = Path(run)
+    run = _local_run(run)
     core = next((run / w / "core" for w in ("best", "last") if (run / w / "core").is_dir()), None)
     if core is None or not (run / "encoders").is_dir():
         raise CheckpointError(f"{str(run)!r} is not a trained core run (needs encoders/ and best/core/); "

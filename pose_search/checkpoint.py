@@ -1,12 +1,15 @@
 """Checkpoints: a directory with ``config.json`` + ``model.safetensors`` (never a pickle).
 
 ``config.json`` is ``{"name": <registry name>, "config": {...constructor args...}, "format": 1,
-...extra}``, so :func:`load_module` rebuilds the architecture from the directory alone.
+"weights_sha256": <hex>, ...extra}``, so :func:`load_module` rebuilds the architecture from the
+directory alone. The checksum catches weights that were cut short, flipped on disk or written by
+another save than the config (checkpoints written before it was recorded load without the check).
 Modules with extra files (a tokenizer) write them beside, through ``save_extra`` hooks.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -33,8 +36,9 @@ def save_module(directory: str | Path, name: str, config: dict[str, Any], module
     state = {k: v.detach().contiguous().cpu() for k, v in module.state_dict().items()}
     tmp = directory / (WEIGHTS_FILE + ".tmp")
     save_file(_dedupe_shared(state), str(tmp))
+    digest = file_sha256(tmp)
     tmp.replace(directory / WEIGHTS_FILE)
-    meta = {"format": FORMAT, "name": name, "config": config, **extra}
+    meta = {"format": FORMAT, "name": name, "config": config, "weights_sha256": digest, **extra}
     tmp_cfg = directory / (CONFIG_FILE + ".tmp")
     tmp_cfg.write_text(json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
     tmp_cfg.replace(directory / CONFIG_FILE)
@@ -55,6 +59,15 @@ def _dedupe_shared(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return out
 
 
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def read_config(directory: str | Path) -> dict[str, Any]:
     """The ``config.json`` of a checkpoint directory, with clear errors."""
     path = Path(directory) / CONFIG_FILE
@@ -63,24 +76,31 @@ def read_config(directory: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise CheckpointError(f"{str(directory)!r} is not a checkpoint (no {CONFIG_FILE})")
     try:
-        meta = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise CheckpointError(f"{str(path)!r} is not valid JSON: {exc}") from None
-    if not isinstance(meta, dict) or "name" not in meta or "config" not in meta:
-        raise CheckpointError(f"{str(path)!r} lacks 'name' or 'config'")
+    if not isinstance(meta, dict) or not isinstance(meta.get("name"), str) or not isinstance(meta.get("config"), dict):
+        raise CheckpointError(f"{str(path)!r}: expected an object with 'name' (a string) and 'config' (an object)")
+    fmt = meta.get("format", FORMAT)
+    if not isinstance(fmt, int) or isinstance(fmt, bool) or not 1 <= fmt <= FORMAT:
+        raise CheckpointError(f"{str(path)!r}: checkpoint format {fmt!r}; this version reads 1 to {FORMAT}")
     return meta
 
 
-def load_state(directory: str | Path) -> dict[str, torch.Tensor]:
+def load_state(directory: str | Path, sha256: str | None = None) -> dict[str, torch.Tensor]:
+    """The weights of a checkpoint directory (never unpickled), checked against ``sha256``."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     path = Path(directory) / WEIGHTS_FILE
     if not path.is_file():
         raise CheckpointError(f"{str(directory)!r} has no {WEIGHTS_FILE}")
+    if sha256 is not None and file_sha256(path) != sha256:
+        raise CheckpointError(f"{str(path)!r} does not match the checksum in {CONFIG_FILE}: the file is corrupt, "
+                              "cut short or from another save")
     try:
         return load_file(str(path))
-    except (SafetensorError, OSError) as exc:
+    except (SafetensorError, OSError, ValueError) as exc:
         raise CheckpointError(f"{str(path)!r} cannot be read: {exc}") from None
 
 
@@ -89,7 +109,8 @@ def load_weights(module: nn.Module, state: dict[str, torch.Tensor], where: str) 
     own = module.state_dict()
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
-    wrong = sorted(k for k in set(own) & set(state) if own[k].shape != state[k].shape)
+    wrong = sorted(k for k in set(own) & set(state) if own[k].shape != state[k].shape
+                   or own[k].is_floating_point() != state[k].is_floating_point())
     if missing or unexpected or wrong:
         parts = []
         if missing:
@@ -98,7 +119,8 @@ def load_weights(module: nn.Module, state: dict[str, torch.Tensor], where: str) 
             parts.append(f"unexpected {len(unexpected)} (e.g. {unexpected[:3]})")
         if wrong:
             k = wrong[0]
-            parts.append(f"{len(wrong)} with other shapes (e.g. {k}: {tuple(state[k].shape)} vs {tuple(own[k].shape)})")
+            parts.append(f"{len(wrong)} with other shapes or kinds (e.g. {k}: {tuple(state[k].shape)} "
+                         f"{state[k].dtype} vs {tuple(own[k].shape)} {own[k].dtype})")
         raise CheckpointError(f"checkpoint {where} does not fit the architecture: " + "; ".join(parts))
     module.load_state_dict(state, strict=True)
     return module
@@ -109,8 +131,16 @@ def load_module(directory: str | Path) -> nn.Module:
     from pose_search.models.registry import create_model
 
     meta = read_config(directory)
-    module = create_model(meta["name"], **meta["config"])
+    try:
+        module = create_model(meta["name"], **meta["config"])
+    except ValueError as exc:
+        raise CheckpointError(f"checkpoint {str(directory)!r}: {exc}") from None
     hook = getattr(module, "load_extra", None)
     if callable(hook):
-        hook(Path(directory))
-    return load_weights(module, load_state(directory), repr(str(directory)))
+        try:
+            hook(Path(directory))
+        except CheckpointError:
+            raise
+        except (ValueError, FileNotFoundError) as exc:  # e.g. a corrupt tokenizer beside the weights
+            raise CheckpointError(f"checkpoint {str(directory)!r}: {exc}") from None
+    return load_weights(module, load_state(directory, meta.get("weights_sha256")), repr(str(directory)))

@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "instruct": ("pose_search.models.heads.instruct_cli", "a corrective instruction from pose A to pose B"),
     "demo": ("ui.demo", "build the embedded default (data, encoders, core, heads, index) and serve the UI"),
     "ui": ("ui.cli", "serve the search UI (Gradio) over an index, with mesh recovery and instructions"),
+    "cluster": ("cluster.cli", "start a Ray cluster (local, cloud launcher, KubeRay) and submit commands to it"),
 }
 
 
@@ -48,8 +49,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return int(importlib.import_module(args._module).run(args) or 0)
-    except (ValueError, FileNotFoundError, KeyError) as exc:
-        # Bad input of any kind: one clear line, no stack trace.
+    except (ValueError, OSError, KeyError) as exc:
+        # Bad input of any kind (a value, a path that is missing or in the way): one clear line,
+        # no stack trace.
         print(f"pose-search {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

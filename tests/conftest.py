@@ -46,69 +46,107 @@ def smplx_body(smplx_model_dir):
     return SmplxBody(model_path=smplx_model_dir)
 
 
-# ---- a tiny dataset and tiny (untrained) model checkpoints (training and indexing tests)
+# ---- a tiny dataset, tiny (untrained) model checkpoints and an index (tests/tiny.py builds them)
 @pytest.fixture(scope="session")
 def tiny_dataset(tmp_path_factory):
-    from pose_search.data.generate import GenerateConfig, run
+    from tests.tiny import make_dataset
 
-    out = tmp_path_factory.mktemp("tiny_ds")
-    run(out, GenerateConfig(kind="script", size=48, seed=0, chunk_size=16, val_fraction=0.25), workers=1)
-    return out
+    return make_dataset(tmp_path_factory.mktemp("tiny_ds"))
 
 
 @pytest.fixture(scope="session")
 def tiny_encoders(tmp_path_factory, tiny_dataset):
     """Checkpoint directories of random-init tiny encoders (real architectures, untrained)."""
-    import torch
+    from tests.tiny import make_encoders
 
-    from pose_search.checkpoint import save_module
-    from pose_search.models.encoders.tokenizer import TextTokenizer
-    from pose_search.models.registry import create_model
-    from training.tasks.data import load_split
-
-    torch.manual_seed(0)
-    root = tmp_path_factory.mktemp("encoders")
-    caps = load_split(str(tiny_dataset), "train", ("captions",))["captions"]
-    tok = TextTokenizer.train([c for cs in caps for c in cs], vocab_size=300)
-    out = {}
-    for modality, name, kwargs in (("pose", "posevae-tiny", {}), ("image", "vit-tiny-test", {}),
-                                   ("text", "posetext-text-tiny", {"tokenizer": tok})):
-        enc = create_model(name, **kwargs)
-        out[modality] = save_module(root / modality, name, enc.config(), enc)
-    return out
+    return make_encoders(tmp_path_factory.mktemp("encoders"), tiny_dataset)
 
 
 @pytest.fixture(scope="session")
 def tiny_core_run(tmp_path_factory, tiny_encoders):
     """A core run directory as training leaves it (encoders/ + best/core), random-init tiny core."""
-    import shutil
+    from tests.tiny import make_core_run
 
-    from pose_search.checkpoint import load_module, save_module
-    from pose_search.models.registry import create_model
-
-    torch.manual_seed(0)
-    run = tmp_path_factory.mktemp("core_run")
-    dims = {}
-    for m, directory in tiny_encoders.items():
-        shutil.copytree(directory, run / "encoders" / m)
-        dims[m] = int(load_module(directory).output_dim)
-    core = create_model("core-tiny", input_dims=dims)
-    save_module(run / "best" / "core", "core-tiny", core.config(), core)
-    return run
+    return make_core_run(tmp_path_factory.mktemp("core_run"), tiny_encoders)
 
 
 @pytest.fixture(scope="session")
 def tiny_index(tmp_path_factory, tiny_core_run, tiny_dataset):
     """An index directory of the tiny dataset built with the tiny core (Ray Data embedding, flat
     FAISS indexes). Shared: tests must not modify it (copy it first)."""
-    import ray
+    from tests.tiny import make_index
 
-    from indexing.build import BuildConfig, build
+    return make_index(tmp_path_factory.mktemp("index") / "idx", tiny_core_run, tiny_dataset)
 
-    started_here = not ray.is_initialized()
-    out = tmp_path_factory.mktemp("index") / "idx"
-    build(BuildConfig(model=str(tiny_core_run), data=str(tiny_dataset), out=str(out), workers=2, batch_size=8),
-          progress=False)
-    if started_here:  # free the cores for the tests that follow; a later build starts Ray again
-        ray.shutdown()
-    return out
+
+# ---- the UI over the tiny index: random-init tiny HPS and instruction runs (the run-dir layout
+# training leaves), a backend, and the app served on a free local port
+@pytest.fixture(scope="session")
+def tiny_hps_run(tmp_path_factory, tiny_core_run, tiny_dataset) -> Path:
+    from tests.tiny import make_hps_run
+
+    return make_hps_run(tmp_path_factory.mktemp("hps_run"), tiny_core_run, tiny_dataset)
+
+
+@pytest.fixture(scope="session")
+def tiny_instructions_run(tmp_path_factory, tiny_core_run) -> Path:
+    from tests.tiny import make_instructions_run
+
+    return make_instructions_run(tmp_path_factory.mktemp("instructions_run"), tiny_core_run)
+
+
+@pytest.fixture(scope="session")
+def backend(tiny_index, tiny_hps_run, tiny_instructions_run, tiny_dataset):
+    from ui.backend import BackendConfig, UIBackend
+
+    # batching on (off is the CPU default) so the tests cover the batched path too
+    b = UIBackend(tiny_index, hps_run=tiny_hps_run, instructions_run=tiny_instructions_run, data_dir=tiny_dataset,
+                  config=BackendConfig(batching=True))
+    yield b
+    b.close()
+
+
+@pytest.fixture(scope="session")
+def server(backend):
+    """The app served in-process on a free local port (uploads capped at 1 MB); its URL."""
+    from tests.tiny import serve_app
+
+    url, app = serve_app(backend)
+    yield url
+    app.close()
+
+
+@pytest.fixture(scope="session")
+def client(server):
+    from gradio_client import Client
+
+    return Client(server, verbose=False, download_files=False)
+
+
+@pytest.fixture
+def s3():
+    """A local S3-compatible server (moto's: a real HTTP S3 API on 127.0.0.1) with a bucket
+    ``pose-search``; yields the environment variables pointing to it, also set in os.environ
+    for the test. Object storage cannot be reached from the test machines; the code under test
+    talks to this server through the standard AWS variables, as it would to S3, MinIO or Ceph."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    env = {"AWS_ENDPOINT_URL": f"http://{host}:{port}", "AWS_ALLOW_HTTP": "true",
+           "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1",
+           "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        boto3.client("s3").create_bucket(Bucket="pose-search")
+        yield env
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        server.stop()

@@ -29,3 +29,15 @@ def test_library_does_not_import_the_application_stack():
 def test_cli_help_runs():
     out = subprocess.run([sys.executable, "-m", "pose_search", "--help"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "data" in out.stdout
+
+
+def test_cluster_depends_only_on_the_config():
+    """cluster -> pose_search.config (DESIGN.md section 2): submitting a job loads no model code."""
+    code = (
+        "import sys, cluster.cli, cluster.jobs, cluster.local\n"
+        "mine = [m for m in sys.modules if m.split('.')[0] in ('pose_search', 'training', 'indexing', 'ui')]\n"
+        "print(','.join(sorted(mine)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert set(out.stdout.strip().split(",")) <= {"pose_search", "pose_search.config"}

@@ -4,6 +4,35 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+
+
+def _finite(text: str, low: float, strict: bool) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number: {text!r}") from None
+    if not math.isfinite(value) or value < low or (strict and value == low):
+        raise argparse.ArgumentTypeError(f"expected a number {'>' if strict else '>='} {low:g}, got {text!r}")
+    return value
+
+
+def positive(text: str) -> float:
+    """argparse type: a finite number > 0 (refuses nan and inf)."""
+    return _finite(text, 0.0, strict=True)
+
+
+def non_negative(text: str) -> float:
+    """argparse type: a finite number >= 0."""
+    return _finite(text, 0.0, strict=False)
+
+
+def retries(text: str) -> int:
+    """argparse type: an int >= -1 (Ray's FailureConfig: -1 retries for ever)."""
+    value = int(text)
+    if value < -1:
+        raise argparse.ArgumentTypeError(f"expected -1 (for ever) or a count >= 0, got {text!r}")
+    return value
 
 
 def _value(text: str):
@@ -19,13 +48,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run", required=True, help="run directory (given again: resume)")
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--lr", type=float, default=2e-4)
-    parser.add_argument("--weight-decay", type=float, default=0.0)
+    parser.add_argument("--lr", type=positive, default=2e-4)
+    parser.add_argument("--weight-decay", type=non_negative, default=0.0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workers", type=int, default=1, help="Ray Train workers (DDP)")
     parser.add_argument("--gpu", action="store_true", help="one GPU per worker")
-    parser.add_argument("--cpus-per-worker", type=float, default=0.5)
-    parser.add_argument("--max-failures", type=int, default=2)
+    parser.add_argument("--cpus-per-worker", type=positive, default=0.5)
+    parser.add_argument("--max-failures", type=retries, default=2)
     parser.add_argument("--val-every", type=int, default=1)
     parser.add_argument("--image-encoder", help="image encoder checkpoint or run directory (core)")
     parser.add_argument("--pose-encoder", help="pose encoder checkpoint or run directory (core)")

@@ -5,6 +5,12 @@ driver knows Ray: it runs ``train_loop_per_worker`` under a ``TorchTrainer`` wit
 ``ScalingConfig(num_workers, use_gpu)``, DDP, a checkpoint every epoch, ``FailureConfig``, a
 JSONL metric log with a PNG curve, and the best checkpoint by the task's validation score.
 
+Storage: ``run_dir``, ``data`` and path options may be URIs (``s3://...``; see
+:mod:`pose_search.storage`). The driver and every worker then work in a node-local mirror of the
+run (:func:`localized`) and rank 0 uploads what it writes (``last/``, ``best/``, the metric log and
+curve) each epoch; Ray stores its checkpoints under ``RUN/ray`` itself. Nothing assumes a disk
+shared between nodes.
+
 Resuming: each epoch's state (weights, optimiser, epoch, best score) is reported to Ray as a
 checkpoint under ``RUN/ray``. A restarted worker continues from ``ray.train.get_checkpoint()``;
 a new ``fit`` on the same run directory continues from the newest complete checkpoint found
@@ -24,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
+from pose_search import storage
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +71,22 @@ class TrainConfig:
             raise ValueError(f"lr must be > 0, got {self.lr}")
 
 
+def localized(cfg: TrainConfig, checkpoints: bool = False, data: bool = True) -> TrainConfig:
+    """``cfg`` with every URI replaced by a node-local path: the run by its working mirror
+    (without Ray's checkpoints unless ``checkpoints``), the dataset (unless not ``data``: it
+    stays a URI, which the readers also take) and path options by synced copies. Local paths are
+    kept as they are."""
+    if not any(storage.is_uri(v) for v in (cfg.run_dir, cfg.data, *cfg.task_options.values()) if isinstance(v, str)):
+        return cfg
+    run = storage.working_dir(cfg.run_dir, exclude=("ray",))
+    if checkpoints and storage.is_uri(cfg.run_dir) and storage.exists(storage.join(cfg.run_dir, "ray")):
+        storage.pull(storage.join(cfg.run_dir, "ray"), run / "ray")
+    options = {k: str(storage.local_copy(v)) if isinstance(v, str) and storage.is_uri(v) else v
+               for k, v in cfg.task_options.items()}
+    local_data = str(storage.local_copy(cfg.data)) if cfg.data and data else cfg.data
+    return TrainConfig(**{**asdict(cfg), "run_dir": str(run), "data": local_data, "task_options": options})
+
+
 # ------------------------------------------------------------------------------ worker side
 
 
@@ -91,7 +115,8 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
 
     from training.tasks import TASKS
 
-    cfg = TrainConfig(**config["train"])
+    given = TrainConfig(**config["train"])  # as the user gave it (paths may be URIs)
+    cfg = localized(given, checkpoints=True, data=TASKS[given.task].workers_read_data)
     run_dir = Path(cfg.run_dir)
     rank, world = _rank_info()
     torch.set_num_threads(max(1, int(os.environ.get("POSE_SEARCH_TORCH_THREADS", "1"))))
@@ -139,6 +164,9 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
                 if improved:
                     task.export(_unwrap(model), run_dir / "best", metrics)
                 _append_metrics(run_dir, metrics)
+                # "best" last: a reader that finds it complete also finds the log it belongs to
+                storage.publish(run_dir, given.run_dir, ["last", METRICS_FILE, "curves.png"]
+                                + (["best"] if improved else []))
             ray.train.report(metrics, checkpoint=checkpoint)
 
 
@@ -216,14 +244,18 @@ def fit(cfg: TrainConfig) -> dict[str, Any]:
     from training.tasks import TASKS
 
     cfg.check()
-    run_dir = Path(cfg.run_dir).absolute()
-    cfg.run_dir = str(run_dir)
-    if cfg.data:  # workers may run in another working directory (or on another node)
+    # workers may run in another working directory (or on another node): absolute paths or URIs
+    if not storage.is_uri(cfg.run_dir):
+        cfg.run_dir = str(Path(cfg.run_dir).absolute())
+    if cfg.data and not storage.is_uri(cfg.data):
         cfg.data = str(Path(cfg.data).absolute())
-    task = TASKS[cfg.task](cfg)  # checks the task options
+    local = localized(cfg)
+    run_dir = Path(local.run_dir)
+    task = TASKS[cfg.task](local)  # checks the task options
     _check_run_config(run_dir, cfg)
     task.prepare()  # checks the inputs and caches features once, before any worker starts
     _write_run_config(run_dir, cfg)
+    storage.publish(run_dir, cfg.run_dir, [p.name for p in run_dir.iterdir() if p.name != "ray"])
     if not ray.is_initialized():
         ray.init(include_dashboard=False, logging_level=logging.WARNING, configure_logging=False)
     resources = {"CPU": cfg.cpus_per_worker}
@@ -235,7 +267,7 @@ def fit(cfg: TrainConfig) -> dict[str, Any]:
         scaling_config=ScalingConfig(num_workers=cfg.workers, use_gpu=cfg.gpu, resources_per_worker=resources),
         run_config=RunConfig(
             name="ray",
-            storage_path=str(run_dir),
+            storage_path=cfg.run_dir,  # a URI: Ray writes its checkpoints there through pyarrow
             failure_config=FailureConfig(max_failures=cfg.max_failures),
             checkpoint_config=CheckpointConfig(num_to_keep=2),
         ),
@@ -252,7 +284,7 @@ def _check_run_config(run_dir: Path, cfg: TrainConfig) -> None:
         stored = {k: v for k, v in json.loads(path.read_text()).items() if k in mine}
         if stored != mine:
             diff = sorted(k for k in mine if stored.get(k) != mine[k])
-            raise ValueError(f"run {str(run_dir)!r} was started with other settings ({', '.join(diff)}); "
+            raise ValueError(f"run {cfg.run_dir!r} was started with other settings ({', '.join(diff)}); "
                              "use a new run directory")
 
 

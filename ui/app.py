@@ -281,9 +281,11 @@ def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, share: boo
            auth: tuple[str, str] | None = None, max_file_size: str | int = MAX_FILE_SIZE,
            prevent_thread_lock: bool = False, quiet: bool = False, allowed_paths: list[str] | None = None) -> str:
     """Serve ``app``; prints and returns its local URL (blocks unless ``prevent_thread_lock``)."""
+    # show_error: our callbacks only raise gr.Error (see `friendly`), so what it adds is the message
+    # of Gradio's own checks of a request (not a number, not one of the choices, a malformed file)
     _, url, share_url = app.launch(server_name=host, server_port=port, share=share, auth=auth,
                                    max_file_size=max_file_size, prevent_thread_lock=True, quiet=True,
-                                   show_error=False, allowed_paths=allowed_paths, footer_links=["api"],
+                                   show_error=True, allowed_paths=allowed_paths, footer_links=["api"],
                                    ssr_mode=False)
     if not quiet:
         print(f"pose-search UI: {url}" + (f"  (public: {share_url})" if share_url else ""), flush=True)

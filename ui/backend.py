@@ -29,6 +29,8 @@ from typing import Any
 import numpy as np
 
 from indexing.service import MAX_K, Hit, SearchService, load_query_image
+from pose_search import storage
+from pose_search.models.encoders.tokenizer import check_query_text
 from ui.assets import Bodies, FileCache
 from ui.batcher import MicroBatcher
 from ui.results import ExplorerPage, InstructionResult, MeshResult, PoseInput, ResultCard, present
@@ -59,8 +61,24 @@ class BackendConfig:
     explorer_page_size: int = 24
 
 
-def _clean(text: str | None) -> str | None:
-    return text.strip() if isinstance(text, str) and text.strip() else None
+SPLITS = ("train", "val", "test")
+
+
+def _clean(text: Any, what: str = "text") -> str | None:
+    """A text field stripped; None when blank; ValueError naming ``what`` when not a string."""
+    if text is not None and not isinstance(text, str):
+        raise ValueError(f"{what}: expected a string, got {type(text).__name__}")
+    return text.strip() if text and text.strip() else None
+
+
+def _split(split: Any) -> str | None:
+    """A split name (None for any); ValueError for another value."""
+    split = _clean(split, "split")
+    if split is None or split.lower() in SPLIT_ANY:
+        return None
+    if split not in SPLITS:
+        raise ValueError(f"split {split!r}: expected one of any, {', '.join(SPLITS)}")
+    return split
 
 
 def check_k(k: Any) -> int:
@@ -72,10 +90,11 @@ def check_k(k: Any) -> int:
     return int(k)
 
 
-def _default_data_dir(info: dict[str, Any]) -> Path | None:
-    """The dataset the index was built from, when it is still where the index says."""
+def _default_data_dir(info: dict[str, Any]) -> str | None:
+    """The dataset the index was built from, when it is still where the index says (a path or a
+    URI)."""
     data = info.get("data")
-    return Path(data) if data and (Path(data) / "manifest.json").is_file() else None
+    return str(data) if data and storage.exists(storage.join(data, "manifest.json")) else None
 
 
 class UIBackend:
@@ -85,17 +104,18 @@ class UIBackend:
                  instructions_run: str | Path | None = None, data_dir: str | Path | None = None,
                  config: BackendConfig | None = None) -> None:
         from pose_search.data.schema import POSES_TABLE
-        from pose_search.data.store import read_manifest
+        from pose_search.data.store import read_manifest, table_uri
 
         self.config = config or BackendConfig()
         self.service = SearchService(index_dir, device=self.config.device)
-        self.index_dir = Path(index_dir)
+        self.index_dir = self.service.root  # local (a mirror when given as a URI)
+        self.index_source = str(index_dir)  # as given, for the Status tab
         self.index = RowLookup(self.service.table, "index")
-        self.data_dir = Path(data_dir) if data_dir else _default_data_dir(self.service.info)
+        self.data_dir = str(data_dir) if data_dir else _default_data_dir(self.service.info)
         self.dataset: RowLookup | None = None
         if self.data_dir is not None:
             read_manifest(self.data_dir)  # a clear error for a wrong --data
-            self.dataset = RowLookup.open(self.data_dir / POSES_TABLE, f"dataset {str(self.data_dir)!r}")
+            self.dataset = RowLookup.open(table_uri(self.data_dir, POSES_TABLE), f"dataset {self.data_dir!r}")
         self.hps_run, self.instructions_run = hps_run, instructions_run
         self.hps = self._load_head(hps_run, "hps")
         self.instructions = self._load_head(instructions_run, "instructions")
@@ -115,10 +135,10 @@ class UIBackend:
         if kind == "hps":
             from pose_search.models.heads.hps_pipeline import load_hps_pipeline
 
-            return load_hps_pipeline(Path(run))
+            return load_hps_pipeline(storage.local_copy(run, exclude=("ray", "representations")))
         from pose_search.models.heads.instruction_pipeline import load_instruction_pipeline
 
-        return load_instruction_pipeline(Path(run))
+        return load_instruction_pipeline(storage.local_copy(run, exclude=("ray", "representations")))
 
     def close(self) -> None:
         """Stop the batcher and remove the backend's files."""
@@ -134,6 +154,8 @@ class UIBackend:
         ``(H, W, 3)`` array) and a pose (a result / dataset id, or a .npy/.npz pose file)."""
         k = check_k(k)
         text = _clean(text)
+        if not isinstance(target, str) or target not in self.service.modalities:
+            raise ValueError(f"target {target!r}: this index holds {', '.join(self.service.modalities)}")
         pose = self._query_pose(pose_id, pose_file)
         image = image if present(image) else None
         if text is None and image is None and pose is None:
@@ -162,13 +184,16 @@ class UIBackend:
     def search_filters(self, split: str | None, caption_contains: str | None) -> dict[str, Any] | None:
         """The service's filters for a split ("any": none) and a caption substring (blank: none)."""
         filters: dict[str, Any] = {}
-        if split and split.strip().lower() not in SPLIT_ANY:
-            filters["split"] = split.strip()
-        if _clean(caption_contains):
-            filters["caption"] = caption_contains.strip()  # type: ignore[union-attr]
+        split = _split(split)
+        if split is not None:
+            filters["split"] = split
+        caption = _clean(caption_contains, "caption")
+        if caption is not None:
+            filters["caption"] = caption
         return filters or None
 
     def _query_pose(self, pose_id: str | None, pose_file: str | Path | None) -> np.ndarray | None:
+        _clean(pose_id, "pose id")
         if present(pose_id) and present(pose_file):
             raise ValueError("pose: give a pose id or a pose file, not both")
         if present(pose_id):
@@ -189,7 +214,7 @@ class UIBackend:
     # ------------------------------------------------------------------ items
     def _row(self, item_id: str, columns: list[str]) -> dict[str, Any]:
         """``columns`` of an id's row: from the index, else from the dataset."""
-        item_id = (item_id or "").strip()
+        item_id = _clean(item_id, "id") or ""
         if not item_id:
             raise ValueError("empty id: choose a result or type a dataset id")
         if self.index.row_of(item_id) is not None:
@@ -222,8 +247,8 @@ class UIBackend:
         if self.dataset is not None and self.dataset.row_of(item_id) is not None:
             # read by row number (fast), and it still works when index and dataset moved together
             row = self.dataset.get(item_id, ["image", "image_path"])
-            path = Path(row["image_path"]) if row["image_path"] else None
-            data = row["image"] or (path.read_bytes() if path is not None and path.is_file() else None)
+            path = row["image_path"]
+            data = row["image"] or (storage.read_bytes(path) if path and storage.exists(path) else None)
         if data is None and image_ref:
             data = self.service.image(image_ref)
         if data is None:
@@ -263,6 +288,8 @@ class UIBackend:
         text = _clean(text)
         if not present(image) and text is None:
             raise ValueError("empty input: upload an image of a person (a text may help)")
+        if text is not None:
+            text = check_query_text(text)
         tensor = load_query_image(image) if present(image) else None
         with self.bodies.lock:
             body = recover_body(pipe, image=tensor, text=text, body=self._hps_body())
@@ -274,6 +301,7 @@ class UIBackend:
         return MeshResult(mesh=mesh, params=params, summary=summary)
 
     def _instruction_input(self, side: PoseInput, name: str) -> tuple[dict[str, Any], Path | None]:
+        _clean(side.id, f"pose {name} id")
         given = side.given()
         if len(given) != 1:
             raise ValueError(f"pose {name}: give exactly one of an id, a pose file or an image"
@@ -309,8 +337,7 @@ class UIBackend:
         """One page of the dataset's rows (the index's when no dataset is known), with captions."""
         table = self.dataset or self.index
         size = self.config.explorer_page_size
-        rows = table.matching(None if not split or split.strip().lower() in SPLIT_ANY else split.strip(),
-                              _clean(caption_contains))
+        rows = table.matching(_split(split), _clean(caption_contains, "caption"))
         pages = max(1, -(-len(rows) // size))
         if isinstance(page, bool) or not isinstance(page, (int, float, np.integer, np.floating)) \
                 or page != int(page) or page < 1:
@@ -344,7 +371,7 @@ class UIBackend:
                      **self._batcher.stats.as_dict()}
                     if self._batcher is not None else {"mode": "off"})
         return {
-            "index": str(self.index_dir), "rows": self.service.rows, "modalities": list(self.service.modalities),
+            "index": self.index_source, "rows": self.service.rows, "modalities": list(self.service.modalities),
             "model": {"core": core, "encoders": encoders, "source": info.get("model_source"),
                       "fingerprint": info.get("model_fingerprint")},
             "ann": ann, "data": str(self.data_dir) if self.data_dir else None,

@@ -70,6 +70,7 @@ class MicroBatcher(Generic[Item, Result]):
         """Queue ``item`` and wait for its result (or the exception its call raised)."""
         if self._closed:
             raise RuntimeError("the batcher is closed")
+        hash(key)  # an unhashable key fails here, in the caller, not in (and not killing) a worker
         future: Future = Future()
         self._queue.put((key, item, future))
         return future.result(timeout)
@@ -105,11 +106,16 @@ class MicroBatcher(Generic[Item, Result]):
             if first is None:
                 return
             batch, stop = self._collect(first)
-            groups: dict[Hashable, list[tuple[Item, Future]]] = {}
-            for key, item, future in batch:
-                groups.setdefault(key, []).append((item, future))
-            for key, members in groups.items():
-                self._run(key, members)
+            try:
+                groups: dict[Hashable, list[tuple[Item, Future]]] = {}
+                for key, item, future in batch:
+                    groups.setdefault(key, []).append((item, future))
+                for key, members in groups.items():
+                    self._run(key, members)
+            except Exception as exc:  # noqa: BLE001 - a worker must outlive any batch
+                for _, _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
             if stop:
                 return
 

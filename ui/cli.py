@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 from pathlib import Path
 
@@ -71,17 +72,34 @@ def parse_auth(value: str | None) -> tuple[str, str] | None:
     return user, password
 
 
-def resolve(args: argparse.Namespace) -> dict[str, Path | None]:
+def resolve(args: argparse.Namespace) -> dict[str, Path | str | None]:
     """The parts to serve: the bundle's entries overridden by the flags."""
-    parts: dict[str, Path | None] = dict.fromkeys(BUNDLE_KEYS)
+    parts: dict[str, Path | str | None] = dict.fromkeys(BUNDLE_KEYS)
     if args.bundle:
         parts.update(read_bundle(args.bundle))
+    from pose_search import storage
+
     for key in BUNDLE_KEYS:
-        if getattr(args, key):
-            parts[key] = Path(getattr(args, key))
+        value = getattr(args, key)
+        if value:  # a URI (s3://...) stays a string: Path() would fold its "//"
+            parts[key] = value if storage.is_uri(value) else Path(value)
     if parts["index"] is None:
         raise ValueError("give --index INDEX (or --bundle DIR)")
     return parts
+
+
+def check_port(port: int) -> int:
+    """``port`` if a TCP port (0: any free one); ValueError otherwise (before anything loads)."""
+    if not 0 <= port <= 65535:
+        raise ValueError(f"--port {port}: expected a TCP port from 0 to 65535")
+    return port
+
+
+def check_file_size(size: str) -> str:
+    """``size`` if Gradio reads it as an upload cap (``10mb``, ``500 KB``); ValueError otherwise."""
+    if not re.fullmatch(r"\s*\d+\s*(b|kb|mb|gb|tb)\s*", size, re.IGNORECASE):
+        raise ValueError(f"--max-file-size {size!r}: expected a size like 10mb or 500kb")
+    return size
 
 
 def exposure_warning(host: str, auth: tuple[str, str] | None, share: bool) -> str | None:
@@ -96,7 +114,7 @@ def exposure_warning(host: str, auth: tuple[str, str] | None, share: bool) -> st
     return None
 
 
-def serve(parts: dict[str, Path | None], host: str = "127.0.0.1", port: int = 7860, share: bool = False,
+def serve(parts: dict[str, Path | str | None], host: str = "127.0.0.1", port: int = 7860, share: bool = False,
           auth: str | None = None, batching: str = "auto", threads: int = 1, max_file_size: str = "10mb") -> int:
     """Serve the UI over ``parts`` (index, hps, instructions, data) until interrupted."""
     import torch
@@ -109,6 +127,8 @@ def serve(parts: dict[str, Path | None], host: str = "127.0.0.1", port: int = 78
     login = parse_auth(auth)
     if threads < 1:
         raise ValueError("--threads: expected >= 1")
+    check_port(port)
+    check_file_size(max_file_size)
     warning = exposure_warning(host, login, share)
     if warning:
         print(warning, file=sys.stderr)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+import typing
 from functools import cached_property
 
 import numpy as np
@@ -147,6 +148,11 @@ class AnnyBody(BodyModel):
             )
         import anny  # heavy; imported only when a body is built
         import anny.paths
+        from anny.typing import AlternativeTopology
+
+        known = ("anny", *(t for t in typing.get_args(AlternativeTopology) if t not in ("smplx", "smpl")))
+        if topology not in known:
+            raise ValueError(f"unknown anny topology {topology!r}; expected one of {', '.join(known)}")
 
         cache = anny_cache_dir()
         cache.mkdir(parents=True, exist_ok=True)

@@ -29,8 +29,9 @@ def run(args: argparse.Namespace) -> int:
             create_body_model("anny", topology=topology)
         print(f"anny cache ready in {anny_cache_dir()} ({time.perf_counter() - start:.0f} s)")
         return 0
-    from pose_search.body.io import load_pose_file, save_mesh
+    from pose_search.body.io import check_mesh_path, load_pose_file, save_mesh
 
+    check_mesh_path(args.out)  # before the body model loads
     pose = load_pose_file(args.pose)
     kwargs = {"topology": args.topology} if args.backend == "anny" else {}
     body = create_body_model(args.backend, **kwargs)

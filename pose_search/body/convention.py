@@ -76,7 +76,15 @@ def validate_pose(pose: np.ndarray | torch.Tensor, what: str = "pose") -> torch.
     Accepts ``(22, 3)``, ``(66,)``, ``(B, 22, 3)`` or ``(B, 66)``. Raises ``ValueError`` naming
     ``what`` for a wrong shape or for NaN/inf values.
     """
-    t = torch.as_tensor(np.asarray(pose) if not torch.is_tensor(pose) else pose)
+    if not torch.is_tensor(pose):
+        try:
+            arr = np.asarray(pose)
+        except (TypeError, ValueError) as exc:  # ragged nested lists
+            raise ValueError(f"{what}: expected an array of numbers ({exc})") from None
+        if arr.dtype.kind not in "fiu":  # strings, objects, booleans, complex numbers
+            raise ValueError(f"{what}: expected numbers, got dtype {arr.dtype}")
+        pose = arr
+    t = torch.as_tensor(pose)
     if not (t.is_floating_point() or t.dtype in (torch.int32, torch.int64)):
         raise ValueError(f"{what}: expected numbers, got dtype {t.dtype}")
     t = t.to(torch.float32)

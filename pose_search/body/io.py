@@ -39,13 +39,22 @@ def load_pose_file(path: str | Path) -> np.ndarray:
     return pose[0].numpy()
 
 
+MESH_SUFFIXES = (".glb", ".gltf", ".obj", ".ply", ".stl")
+
+
+def check_mesh_path(path: str | Path) -> Path:
+    """``path`` as a Path; ValueError unless it names a mesh file trimesh writes (by its suffix)."""
+    path = Path(path)
+    if path.suffix.lower() not in MESH_SUFFIXES or not path.stem:
+        raise ValueError(f"mesh file {str(path)!r}: use .glb, .gltf, .obj, .ply or .stl")
+    return path
+
+
 def save_mesh(path: str | Path, vertices: np.ndarray, faces: np.ndarray) -> Path:
     """Write a mesh ``(V, 3)`` / ``(F, 3)`` with trimesh; the format follows the suffix."""
     import trimesh
 
-    path = Path(path)
-    if path.suffix.lower() not in (".glb", ".gltf", ".obj", ".ply", ".stl"):
-        raise ValueError(f"mesh file {str(path)!r}: use .glb, .gltf, .obj, .ply or .stl")
+    path = check_mesh_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     trimesh.Trimesh(vertices=vertices, faces=faces, process=False).export(path)
     return path

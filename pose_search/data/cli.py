@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+from pathlib import Path
 
 from pose_search.data.convert import SOURCES
 from pose_search.data.generate import KINDS, GenerateConfig, default_workers
@@ -65,15 +67,31 @@ def _generate(args: argparse.Namespace) -> int:
                          val_fraction=args.val_fraction, image_format=args.image_format,
                          pair_feature=args.pair_feature)
     cfg.check()
-    bar = tqdm(total=args.size, unit="pose", desc=f"generate {args.kind}")
+    if not args.out.strip():
+        raise ValueError("--out: give a dataset directory")
+    cpus = os.cpu_count() or 1
+    if args.workers is not None and not 1 <= args.workers <= 4 * cpus:
+        raise ValueError(f"--workers {args.workers}: expected 1 to {4 * cpus} processes (this machine has {cpus} cores)")
+    bar = None  # opened at the first progress report: errors found before it print alone
 
     def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, unit="pose", desc=f"generate {args.kind}")
         bar.total = total
         bar.n = done
         bar.refresh()
 
-    manifest = generate(args.out, cfg, workers=args.workers or default_workers(), progress=progress)
-    bar.close()
+    from pose_search import storage
+
+    # a URI (s3://...): generated in a local mirror (resumable), uploaded with the manifest last
+    local = storage.working_dir(args.out)
+    try:
+        manifest = generate(local, cfg, workers=args.workers or default_workers(), progress=progress)
+    finally:
+        if bar is not None:
+            bar.close()
+    _publish(local, args.out)
     counts = manifest["counts"]
     print(f"{args.out}: {counts.get('poses', 0)} poses"
           + (f", {counts['pairs']} pairs" if "pairs" in counts else "")
@@ -81,11 +99,26 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _publish(local: Path, out: str) -> None:
+    """Upload a dataset written in the local mirror of ``out`` (a URI); the manifest goes last,
+    so a reader that finds it finds every table it counts."""
+    from pose_search import storage
+    from pose_search.data.store import MANIFEST
+
+    if storage.is_uri(out):
+        storage.publish(local, out, [p.name for p in local.iterdir() if p.name != MANIFEST])
+        storage.publish(local, out, [MANIFEST])
+
+
 def _convert(args: argparse.Namespace) -> int:
     from pose_search.data.convert import convert
 
     options = {k: v for k, v in (("amass_root", args.amass_root), ("image_root", args.image_root),
                                  ("gt_root", args.gt_root), ("stride", args.stride)) if v is not None}
-    manifest = convert(args.source, args.root, args.out, seed=args.seed, **options)
+    from pose_search import storage
+
+    local = storage.working_dir(args.out)
+    manifest = convert(args.source, args.root, local, seed=args.seed, **options)
+    _publish(local, args.out)
     print(f"{args.out}: {json.dumps(manifest['counts'])}")
     return 0

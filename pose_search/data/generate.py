@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 
 GENERATOR_VERSION = "synthetic-v1"
 KINDS = ("script", "fix")
+MAX_SIZE = 50_000_000  # every pose is planned in memory at once (~1 kB each with its sampling pool)
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,10 @@ class GenerateConfig:
             raise ValueError(f"kind {self.kind!r}: expected one of {KINDS}")
         if self.size < 2:
             raise ValueError(f"size {self.size}: need at least 2 samples")
+        if self.size > MAX_SIZE:
+            raise ValueError(f"size {self.size}: at most {MAX_SIZE:,} poses per dataset (generate several)")
+        if self.seed < 0:
+            raise ValueError(f"seed {self.seed}: expected a non-negative integer")
         if not 0.0 <= self.val_fraction < 1.0:
             raise ValueError(f"val_fraction {self.val_fraction}: expected a value in [0, 1)")
         if self.image_format not in ("jpeg", "png"):
@@ -255,6 +260,9 @@ def _chunks(plan: PosePlan, size: int) -> Iterator[tuple[int, PosePlan]]:
 
 def _check_existing(out: Path, cfg: GenerateConfig) -> None:
     if not (out / "manifest.json").exists():
+        if any(not p.name.startswith(".") for p in out.iterdir()):  # (hidden: e.g. a sync state)
+            raise DatasetError(f"{str(out)!r} holds files but is not a pose-search dataset (no manifest.json); "
+                               "use a new --out directory")
         return
     manifest = read_manifest(out)
     # fields added after a dataset was made take their defaults (older manifests stay resumable)
@@ -277,6 +285,10 @@ def run(
     if cfg.kind == "fix":  # a PoseText path is stored resolved (absolute, its checkpoint folder)
         cfg = replace(cfg, pair_feature=resolve_pair_feature(cfg.pair_feature))
     out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file in the way, no permission, ...
+        raise DatasetError(f"output {str(out)!r} cannot be a dataset directory: {exc}") from None
     _check_existing(out, cfg)
     start = time.perf_counter()
     plan = plan_script(cfg)

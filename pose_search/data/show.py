@@ -23,6 +23,17 @@ def load_image(image: bytes | None, path: str | None) -> np.ndarray:
         return np.asarray(im.convert("RGB"))
 
 
+SHEET_SUFFIXES = (".png", ".jpg", ".jpeg", ".pdf", ".svg")
+
+
+def check_sheet_args(out: str | Path, n: int) -> None:
+    """ValueError for a sheet file matplotlib cannot write or a number of samples below 1."""
+    if Path(out).suffix.lower() not in SHEET_SUFFIXES or not Path(out).stem:
+        raise ValueError(f"--out {str(out)!r}: expected an image file ending in {', '.join(SHEET_SUFFIXES)}")
+    if n < 1:
+        raise ValueError(f"-n {n}: expected at least 1 sample")
+
+
 def contact_sheet(root: str | Path, out: str | Path, n: int = 12, seed: int = 0, cols: int = 2) -> Path:
     """Draw ``n`` random samples of a dataset into a PNG: each image beside all of its captions."""
     import matplotlib
@@ -30,6 +41,7 @@ def contact_sheet(root: str | Path, out: str | Path, n: int = 12, seed: int = 0,
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    check_sheet_args(out, n)
     if read_manifest(root).get("kind") == "fix" and table_exists(root, PAIRS_TABLE):
         return pairs_sheet(root, out, n=n, seed=seed)
     ds = open_table(root, POSES_TABLE)

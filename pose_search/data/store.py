@@ -35,11 +35,16 @@ def _lance():  # imported lazily: pylance is heavy
 
 
 def table_uri(root: str | Path, table: str) -> str:
-    return str(Path(root) / table)
+    """Where a table of a dataset lives: a local path or, for a dataset at a URI, a URI."""
+    from pose_search import storage
+
+    return storage.join(root, table)
 
 
 def table_exists(root: str | Path, table: str) -> bool:
-    return (Path(root) / table / "_versions").is_dir()
+    from pose_search import storage
+
+    return storage.exists(storage.join(table_uri(root, table), "_versions"))
 
 
 def stored_keys(root: str | Path, table: str) -> set[str]:
@@ -73,11 +78,13 @@ def append_rows(root: str | Path, table: str, data: pa.Table) -> int:
 
 def open_table(root: str | Path, table: str) -> Any:
     """Open ``root/table`` as a ``lance.LanceDataset`` with a clear error when it is not one."""
-    path = Path(root) / table
-    if not path.exists():
-        raise DatasetError(f"dataset table {str(path)!r} does not exist")
+    from pose_search import storage
+
+    path = table_uri(root, table)
+    if not storage.exists(path):
+        raise DatasetError(f"dataset table {path!r} does not exist")
     try:
-        return _lance().dataset(str(path))
+        return _lance().dataset(path)
     except Exception as exc:  # lance raises OSError/ValueError/its own types for corrupt data
         raise DatasetError(f"dataset table {str(path)!r} cannot be read: {exc}") from None
 
@@ -88,7 +95,7 @@ def read_table(root: str | Path, table: str, columns: Sequence[str] | None = Non
     try:
         return ds.to_table(columns=list(columns) if columns else None)
     except Exception as exc:
-        raise DatasetError(f"dataset table {str(Path(root) / table)!r} cannot be read: {exc}") from None
+        raise DatasetError(f"dataset table {table_uri(root, table)!r} cannot be read: {exc}") from None
 
 
 def write_json_atomic(path: str | Path, value: Any) -> None:
@@ -103,15 +110,25 @@ def write_json_atomic(path: str | Path, value: Any) -> None:
 
 
 def read_manifest(root: str | Path) -> dict[str, Any]:
-    """The dataset's manifest; a clear error when the directory is not a dataset."""
-    path = Path(root) / MANIFEST
-    if not Path(root).is_dir():
+    """The dataset's manifest; a clear error when the directory is not a dataset.
+
+    ``root`` may be a URI (``s3://...``); only the manifest file is read then."""
+    from pose_search import storage
+
+    path = storage.join(root, MANIFEST)
+    if not storage.exists(root):
         raise DatasetError(f"dataset directory {str(root)!r} does not exist")
-    if not path.is_file():
-        raise DatasetError(f"{str(root)!r} is not a pose-search dataset (no {MANIFEST})")
     try:
-        manifest = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+        text = storage.read_bytes(path).decode(errors="replace")
+    except FileNotFoundError:
+        raise DatasetError(f"{str(root)!r} is not a pose-search dataset (no {MANIFEST})") from None
+    except (IsADirectoryError, NotADirectoryError):
+        raise DatasetError(f"{str(root)!r} is not a pose-search dataset (no {MANIFEST} file)") from None
+    except OSError as exc:
+        raise DatasetError(f"{path!r} cannot be read: {exc}") from None
+    try:
+        manifest = json.loads(text)
+    except json.JSONDecodeError as exc:
         raise DatasetError(f"{str(path)!r} is not valid JSON: {exc}") from None
     if not isinstance(manifest, dict) or "kind" not in manifest:
         raise DatasetError(f"{str(path)!r} has no 'kind' field")

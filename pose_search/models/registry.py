@@ -69,5 +69,6 @@ def create_model(name: str, **config: Any) -> nn.Module:
     factory = _REGISTRY[name][1]
     try:
         return factory(**config)
-    except TypeError as exc:
-        raise ValueError(f"bad config for {kind} model {name!r}: {exc}") from None
+    except (TypeError, ValueError, RuntimeError, OverflowError, AssertionError) as exc:
+        # a field of the wrong type or an impossible size (negative, zero, not divisible, ...)
+        raise ValueError(f"bad config for {kind} model {name!r}: {type(exc).__name__}: {exc}") from None

@@ -2,121 +2,37 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
-import math
 from pathlib import Path
 
 import numpy as np
 import pytest
-import roma
 import torch
 from PIL import Image
 
 from pose_search.body.skeleton import forward_kinematics
 from pose_search.data.loaders import LoaderError, crops, load_dataset
 from pose_search.data.loaders.bedlam_raw import (
-    SMPLX_PELVIS_REST,
     body_to_unreal,
     project_unreal,
     rotate_cw,
     unreal_axes,
 )
 from pose_search.data.schema import pose_rows_to_table
+from tests.data.loader_files import (
+    CLOSEUP,
+    F_PX,
+    SCENE,
+    captions,
+    keypoints,
+    motion,
+    root_mat,
+    rot,
+    write_scene,
+)
 
 torch.set_num_threads(1)
-
-SCENE = "20221010_3_1000_batch01hand_6fps"
-CLOSEUP = "20221019_3-8_250_highbmihand_closeup_6fps"
-FOCAL_MM = 24.0
-F_PX = FOCAL_MM / 36.0 * 1280  # 853.3 px
-CAM = {"x": 0.0, "y": 0.0, "z": 100.0, "pitch": 0.0, "yaw": 0.0, "roll": 0.0}
-FRAMES = (0, 3, 5)  # 3 is not a 6 fps frame
-
-
-def captions(pose: np.ndarray) -> list[str]:
-    return ["a person"]
-
-
-def rot(axis: str, a: float) -> np.ndarray:
-    c, s = math.cos(a), math.sin(a)
-    return {"x": np.array([[1, 0, 0], [0, c, -s], [0, s, c]]),
-            "y": np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])}[axis]
-
-
-def rotvec(m: np.ndarray) -> np.ndarray:
-    return roma.rotmat_to_rotvec(torch.as_tensor(m, dtype=torch.float64)).numpy()
-
-
-def root_mat(row: dict) -> np.ndarray:
-    return roma.rotvec_to_rotmat(torch.as_tensor(np.asarray(row["pose"][:3], dtype=np.float64))).numpy()
-
-
-def motion(yaws: list[float], lean: float = 0.0) -> dict[str, np.ndarray]:
-    """Standing SMPL-X frames (y up) turned by ``yaws`` about y, leaning ``lean`` forward; pelvis 0.9 m up."""
-    poses = np.zeros((len(yaws), 165))
-    for t, y in enumerate(yaws):
-        poses[t, :3] = rotvec(rot("y", y) @ rot("x", lean))
-        poses[t, 3 * 4] = 0.3  # left knee
-    trans = np.tile([0.0, 0.9 - SMPLX_PELVIS_REST[1], 0.0], (len(yaws), 1))
-    return {"poses": poses, "trans": trans, "betas": np.full(11, 0.2), "gender_sub": np.array("female")}
-
-
-def keypoints(body: dict, t: int, closeup: bool = False) -> np.ndarray:
-    """Pixels ``(22, 2)`` of a body at motion frame ``t``, computed like the loader (stored frame)."""
-    pose = torch.as_tensor(body["motion"]["poses"][t, :66].reshape(1, 22, 3), dtype=torch.float32)
-    rel = forward_kinematics(pose)[0].numpy().astype(np.float64)
-    world = np.array(body["pos"]) / 100 + (rel + SMPLX_PELVIS_REST + body["motion"]["trans"][t]) @ body_to_unreal(
-        body["yaw"]).T
-    axes = unreal_axes(CAM["pitch"], CAM["yaw"], CAM["roll"])
-    uv, _ = project_unreal(world, np.array([CAM["x"], CAM["y"], CAM["z"]]) / 100, axes, (F_PX, F_PX), (1280, 720))
-    return rotate_cw(uv, 720) if closeup else uv
-
-
-def write_scene(tmp: Path, scene: str = SCENE, bodies: list[dict] | None = None,
-                comment: str | None = None) -> tuple[Path, Path, list[dict]]:
-    """A raw scene with sequence seq_000000: person A (kept), B behind A, C off to the right."""
-    if bodies is None:
-        bodies = [{"name": "rp_alice_posed_001_0001", "pos": (350.0, 0.0, 0.0), "yaw": 90.0, "start": 2,
-                   "motion": motion([0.1 * t for t in range(12)], lean=0.3), "color": (255, 0, 0)},
-                  {"name": "rp_bob_posed_002_0002", "pos": (450.0, 10.0, 0.0), "yaw": 60.0, "start": 0,
-                   "motion": motion([0.0] * 12), "color": (0, 255, 0)},
-                  {"name": "rp_carl_posed_003_0003", "pos": (350.0, 600.0, 0.0), "yaw": 0.0, "start": 0,
-                   "motion": motion([0.0] * 12), "color": (255, 255, 0)}]
-    root, gt = tmp / "bedlam" / "training", tmp / "gt"
-    scene_dir = root / scene
-    (scene_dir / "ground_truth" / "camera").mkdir(parents=True, exist_ok=True)
-    with (scene_dir / "be_seq.csv").open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["Index", "Type", "Body", "X", "Y", "Z", "Yaw", "Pitch", "Roll", "Comment"])
-        w.writerow([0, "Group", "", 0, 0, 0, 0, 0, 0, "sequence_name=seq_000000;seq_len=10"])
-        for i, b in enumerate(bodies):
-            w.writerow([i + 1, "Body", b["name"], *b["pos"], b["yaw"], 0, 0,
-                        comment if comment and i == 0 else f"start_frame={b['start']};texture_body=x"])
-    with (scene_dir / "ground_truth" / "camera" / "seq_000000_camera.csv").open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["name", *CAM, "focal_length", "sensor_width", "sensor_height"])
-        for f in range(10):
-            w.writerow([f"seq_000000_{f:04d}", *CAM.values(), FOCAL_MM, 36.0, 20.25])
-    for b in bodies:
-        person, _, seq = b["name"].rpartition("_")
-        (gt / person / seq).mkdir(parents=True, exist_ok=True)
-        np.savez(gt / person / seq / "motion_seq.npz", **b["motion"])
-    img_dir = scene_dir / "png" / "seq_000000"
-    img_dir.mkdir(parents=True, exist_ok=True)
-    closeup = "closeup" in scene
-    for f in FRAMES:
-        img = Image.new("RGB", (720, 1280) if closeup else (1280, 720), (0, 0, 255))
-        for b in reversed(bodies):  # far first, so A (index 0) is painted over B
-            box = crops.tight_box(keypoints(b, b["start"] + f, closeup), *img.size)
-            if box is not None:
-                img.paste(b["color"], tuple(int(v) for v in box))
-        if closeup:  # stored rotated: turn the portrait view back 90° counter-clockwise
-            img = img.transpose(Image.Transpose.ROTATE_90)
-        img.save(img_dir / f"seq_000000_{f:04d}.png")
-    return root, gt, bodies
-
 
 def test_projection_axes_are_unreal() -> None:
     cam = np.array([0.0, 0.0, 1.0])

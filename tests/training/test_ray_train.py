@@ -10,9 +10,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import pytest
+
+from tests.processes import kill_ray_instance
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
@@ -24,19 +25,6 @@ def _cmd(run_dir, data, encoders, epochs):
             "--epochs", str(epochs), "--batch-size", "8", "--workers", "2", "--lr", "1e-3",
             "--pose-encoder", str(encoders["pose"]), "--image-encoder", str(encoders["image"]),
             "--text-encoder", str(encoders["text"]), "--set", f"model_config={json.dumps(CORE)}"]
-
-
-def _kill_ray_instance(session: int, ray_tmp: str) -> None:
-    """SIGKILL the processes of one Ray instance: its session, or its own temp dir in the command."""
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmd = (entry / "cmdline").read_bytes().decode(errors="replace")
-            if os.getsid(int(entry.name)) == session or ray_tmp in cmd:
-                os.kill(int(entry.name), signal.SIGKILL)
-        except (OSError, ProcessLookupError):
-            continue
 
 
 def _metrics(run_dir):
@@ -68,7 +56,7 @@ def test_killed_run_resumes_and_ends_like_an_uninterrupted_one(tmp_path, tiny_da
     assert 3 <= done_before < epochs, "the run was not interrupted mid-way"
     # anything of that Ray instance still alive (it was killed, not shut down); never `ray stop`,
     # which would also kill every other Ray instance on the machine
-    _kill_ray_instance(proc.pid, ray_tmp)
+    kill_ray_instance(proc.pid, ray_tmp)
 
     r = subprocess.run(_cmd(killed, tiny_dataset, tiny_encoders, epochs), capture_output=True, text=True,
                        timeout=600, env=env)

@@ -79,6 +79,17 @@ def test_a_failing_item_fails_alone():
     assert [out[i] for i in range(1, 8)] == [i + 1 for i in range(7)]
 
 
+def test_an_unhashable_key_fails_its_caller_and_the_workers_go_on():
+    """A list as a key once killed a worker thread, and every later submit hung."""
+    batcher = MicroBatcher(lambda key, items: [x * 2 for x in items], workers=1)
+    try:
+        with pytest.raises(TypeError, match="unhashable"):
+            batcher.submit(["pose"], 1, timeout=5)
+        assert batcher.submit("k", 3, timeout=5) == 6
+    finally:
+        batcher.close()
+
+
 def test_close_and_bad_settings():
     batcher = MicroBatcher(lambda key, items: items, workers=3)
     assert batcher.submit("k", 5) == 5

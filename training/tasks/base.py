@@ -19,6 +19,9 @@ class Task(ABC):
     """One trainable model: its data, loss, validation score and exported artefact."""
 
     score_name: str = "loss"
+    # whether the workers read the dataset (False: they read caches the driver made, so a dataset
+    # in object storage is not copied to every training node)
+    workers_read_data: bool = True
     higher_is_better: bool = False
 
     def __init__(self, cfg: TrainConfig) -> None:

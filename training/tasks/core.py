@@ -29,6 +29,7 @@ ENCODER_OPTIONS = {"image": "image_encoder", "pose": "pose_encoder", "text": "te
 
 class CoreTask(Task):
     score_name = "mRecall"
+    workers_read_data = False  # the features cached by prepare()
     higher_is_better = True
     default_model = "poseembroider"
 

@@ -247,6 +247,10 @@ def load_posescript(root: str | Path, amass_root: str | Path, *, render_fn: Rend
         ids = read_json(split_file, "PoseScript split file")
         if not isinstance(ids, list):
             raise LoaderError(f"{split_file}: expected a JSON list of pose ids")
+        unknown = [i for i in ids if not isinstance(i, (int, str)) or isinstance(i, bool) or str(i) not in lookup.entries]
+        if unknown:
+            raise LoaderError(f"{split_file}: {len(unknown)} pose ids not in {lookup.ids_file.name} "
+                              f"(e.g. {unknown[:3]})")
         pids = sorted({str(i) for i in ids}, key=lambda s: (len(s), s))
         kept = [p for p in pids if p in captions]
         if len(kept) < len(pids):
@@ -270,7 +274,8 @@ def _read_pair_index(path: Path) -> dict[str, tuple[str, str]]:
         raise LoaderError(f"{path}: expected a JSON list or object of [pose A id, pose B id]")
     out: dict[str, tuple[str, str]] = {}
     for key, value in items:
-        if not isinstance(value, (list, tuple)) or len(value) != 2:
+        if (not isinstance(value, (list, tuple)) or len(value) != 2
+                or not all(isinstance(v, (int, str)) and not isinstance(v, bool) for v in value)):
             raise LoaderError(f"{path}: pair {key!r} must be [pose A id, pose B id], got {value!r}")
         out[str(key)] = (str(value[0]), str(value[1]))
     return out
@@ -294,6 +299,10 @@ def load_posefix(root: str | Path, amass_root: str | Path, *, render_fn: RenderF
     ps_dir = Path(posescript_dir) if posescript_dir is not None else root
     lookup = PoseLookup(_find_ids_file([root, ps_dir], version), Path(amass_root), dataset_roots)
     pair_index = _read_pair_index(root / "pair_id_2_pose_ids.json")
+    unknown = {k: v for k, v in pair_index.items() if v[0] not in lookup.entries or v[1] not in lookup.entries}
+    if unknown:
+        raise LoaderError(f"{root / 'pair_id_2_pose_ids.json'}: {len(unknown)} pairs name pose ids not in "
+                          f"{lookup.ids_file.name} (e.g. {dict(list(unknown.items())[:3])})")
     instr_files = _glob(root, ["posefix_human_*.json", "posefix_auto_*.json", "posefix_paraphrases_*.json"])
     if not instr_files:
         raise LoaderError(f"{root}: no PoseFix instruction files (posefix_human_*.json / posefix_auto_*.json)")

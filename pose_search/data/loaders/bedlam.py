@@ -89,6 +89,8 @@ def read_scene_labels(path: str | Path) -> dict[str, Any]:
         raise LoaderError(f"{where}: field 'gtkps' has {kps.shape[1]} joints, expected >= {NUM_BODY_JOINTS}")
     out["gtkps"] = kps[..., :2]
     out["shape"] = get_array(data, "shape", where, ndim=2)
+    if out["shape"].shape[1] < 10:
+        raise LoaderError(f"{where}: field 'shape' has {out['shape'].shape[1]} betas per person, expected >= 10")
     out["trans_cam"] = get_array(data, "trans_cam", where, ndim=2, last=3) if "trans_cam" in data else None
     for field in ("pose", "gtkps", "shape", "trans_cam", "cam_ext"):
         if out[field] is not None and len(out[field]) != n:

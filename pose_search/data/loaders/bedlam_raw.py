@@ -128,12 +128,30 @@ def _float(row: dict[str, Any], name: str, where: str) -> float:
     return value
 
 
+BE_SEQ_COLUMNS = ("Body", "X", "Y", "Z", "Yaw", "Comment")  # "Type" is optional (older scenes)
+
+
+def read_csv_rows(path: Path, what: str, columns: tuple[str, ...] = ()) -> list[dict[str, str]]:
+    """The rows of a CSV file as dicts; LoaderError naming the file when it is not UTF-8 text or
+    lacks one of ``columns``."""
+    try:
+        with path.open("r", encoding="utf-8-sig", newline="") as fh:
+            reader = csv.DictReader(fh)
+            rows = list(reader)
+            header = list(reader.fieldnames or [])
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise LoaderError(f"{path}: {what} is not a readable CSV file ({exc})") from None
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise LoaderError(f"{path}: {what} lacks the columns {missing} (header: {header})")
+    return rows
+
+
 def read_be_seq(path: Path) -> list[RawSequence]:
     """Parse ``be_seq.csv`` into sequences with their bodies; errors name the file, row and field."""
     if not path.is_file():
         raise LoaderError(f"{path}: BEDLAM be_seq.csv not found")
-    with path.open("r", encoding="utf-8-sig", newline="") as fh:
-        rows = list(csv.DictReader(fh))
+    rows = read_csv_rows(path, "BEDLAM be_seq.csv", BE_SEQ_COLUMNS)
     seqs: list[RawSequence] = []
     for i, row in enumerate(rows):
         where = f"{path}: row {i}"
@@ -156,6 +174,8 @@ def read_be_seq(path: Path) -> list[RawSequence]:
                 raise LoaderError(f"{where}: field 'Body' {name!r} is not <person_id>_<seq_id>")
             pos = np.array([_float(row, k, where) for k in ("X", "Y", "Z")])
             seqs[-1].bodies.append(RawBody(i, name, pos, _float(row, "Yaw", where), start))
+    if not any(s.bodies for s in seqs):
+        raise LoaderError(f"{path}: no Body rows (a scene places at least one person)")
     return seqs
 
 
@@ -170,8 +190,7 @@ def camera_csv_path(scene_dir: Path, seq: str) -> Path:
 
 def read_camera(path: Path) -> tuple[dict[str, np.ndarray], dict[int, int]]:
     """Camera CSV -> per-row arrays ``(F,)`` of every field and the ``frame -> row`` map."""
-    with path.open("r", encoding="utf-8-sig", newline="") as fh:
-        rows = list(csv.DictReader(fh))
+    rows = read_csv_rows(path, "camera CSV", CAMERA_FIELDS)
     if not rows:
         raise LoaderError(f"{path}: camera CSV has no rows")
     fields = CAMERA_FIELDS + tuple(f for f in ("sensor_width", "sensor_height") if rows[0].get(f))

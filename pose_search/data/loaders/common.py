@@ -91,6 +91,9 @@ def get_array(data: Mapping[str, Any], field: str, where: str, ndim: int | None 
     """
     if field not in data:
         raise LoaderError(f"{where}: missing field {field!r}")
+    kind = np.asarray(data[field]).dtype.kind if not isinstance(data[field], (list, tuple)) else "f"
+    if kind in "bcmM":  # booleans, complex numbers, dates: not real-valued measurements
+        raise LoaderError(f"{where}: field {field!r} is not numeric (dtype {np.asarray(data[field]).dtype})")
     try:
         arr = np.asarray(data[field], dtype=np.float64)
     except (TypeError, ValueError) as exc:

@@ -96,8 +96,12 @@ def encode_image(image: Image.Image, fmt: str = "PNG") -> bytes:
 
 
 def open_image(path: str, closeup: bool = False) -> Image.Image:
-    """Open an image file as RGB; ``closeup`` (BEDLAM) rotates it 90° clockwise to portrait."""
-    with Image.open(path) as im:
+    """Open an image file (a path or a URI such as ``s3://...``) as RGB; ``closeup`` (BEDLAM)
+    rotates it 90° clockwise to portrait."""
+    from pose_search import storage
+
+    source = io.BytesIO(storage.read_bytes(path)) if storage.is_uri(path) else path
+    with Image.open(source) as im:
         im.load()
         out = im.convert("RGB")
     return out.transpose(Image.Transpose.ROTATE_270) if closeup else out
@@ -110,7 +114,7 @@ def image_size(path: str, what: str = "image") -> tuple[int, int]:
             return im.size
     except FileNotFoundError:
         raise LoaderError(f"{path}: {what} not found") from None
-    except OSError as exc:
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise LoaderError(f"{path}: {what} is not a readable image ({exc})") from None
 
 
@@ -120,5 +124,5 @@ def load_image(path: str, what: str = "image", closeup: bool = False) -> Image.I
         return open_image(path, closeup)
     except FileNotFoundError:
         raise LoaderError(f"{path}: {what} not found") from None
-    except OSError as exc:
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:  # PIL's decoders raise all three
         raise LoaderError(f"{path}: {what} is not a readable image ({exc})") from None

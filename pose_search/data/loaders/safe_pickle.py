@@ -42,8 +42,9 @@ ALLOWED_GLOBALS: frozenset[tuple[str, str]] = frozenset(
 _ALLOWED_MODULE_PREFIXES = ("numpy.dtypes",)
 
 
-class UnsafePickleError(pickle.UnpicklingError):
-    """A pickle asked for a global that is not on the allow-list (or could not be read)."""
+class UnsafePickleError(pickle.UnpicklingError, ValueError):
+    """A pickle asked for a global that is not on the allow-list (or could not be read). A
+    ``ValueError`` too, like every bad-input error of the loaders (the CLI shows it in one line)."""
 
 
 class SafeUnpickler(pickle.Unpickler):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import torch
 from tokenizers import (
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 TOKENIZER_FILE = "tokenizer.json"
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+MAX_QUERY_CHARS = 5000  # a pose description is a few sentences; longer is a mistake (or abuse)
 
 
 def _bert_post_processor(tok: Tokenizer) -> processors.TemplateProcessing:
@@ -66,6 +68,25 @@ def train_wordpiece(
     tok.post_processor = _bert_post_processor(tok)
     log.info("trained a WordPiece tokenizer of %d tokens", tok.get_vocab_size())
     return tok
+
+
+def check_query_text(text: Any) -> str:
+    """A query text, stripped; ValueError unless it is a string with words, valid Unicode, and at
+    most :data:`MAX_QUERY_CHARS` characters (a query: the UI, the CLI, the service)."""
+    if not isinstance(text, str):
+        raise ValueError(f"text: expected a string, got {type(text).__name__}")
+    text = text.strip()
+    if not text:
+        raise ValueError("empty query: text must be non-empty strings")
+    if len(text) > MAX_QUERY_CHARS:
+        raise ValueError(f"text: {len(text)} characters; a query text has at most {MAX_QUERY_CHARS}")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"text: not valid Unicode ({exc.reason} at character {exc.start})") from None
+    if not any(ch.isalnum() for ch in text):
+        raise ValueError(f"text {text[:40]!r}: has no letter or digit, so it describes no pose")
+    return text
 
 
 class TextTokenizer:
@@ -149,7 +170,14 @@ class TextTokenizer:
         file = path / TOKENIZER_FILE if path.is_dir() else path
         if not file.is_file():
             raise FileNotFoundError(f"no tokenizer at {str(path)!r} (expected {TOKENIZER_FILE})")
-        return cls(Tokenizer.from_file(str(file)))
+        try:
+            tokenizer = Tokenizer.from_file(str(file))
+        except Exception as exc:  # the Rust library raises a bare Exception for a bad file
+            raise ValueError(f"{str(file)!r} is not a readable tokenizer: {exc}") from None
+        try:
+            return cls(tokenizer)
+        except ValueError as exc:
+            raise ValueError(f"{str(file)!r}: {exc}") from None
 
     @classmethod
     def from_distilbert_dir(cls, path: str | Path, lowercase: bool = True) -> TextTokenizer:

@@ -108,7 +108,8 @@ def evaluate_hps(pipe: HPSPipeline, data: str | Path, split: str = "val", batch:
     from pose_search.metrics.hps import body_errors
     from pose_search.models.encoders.image import decode_images, load_image_file
 
-    body = body or pipe.body_model()
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit {limit}: expected at least 1 row")
     table = open_table(data, POSES_TABLE).to_table(
         columns=["id", "pose", "shape", "shape_space", "image", "image_path", "captions"],
         filter=pc.field("split") == split)
@@ -116,6 +117,7 @@ def evaluate_hps(pipe: HPSPipeline, data: str | Path, split: str = "val", batch:
         raise ValueError(f"dataset {str(data)!r} has no rows in split {split!r}")
     if limit:
         table = table.slice(0, limit)
+    body = body or pipe.body_model()  # after the data checks: building a body takes seconds
     has_text = all(c for c in table.column("captions").to_pylist())
     sets = [s for s in input_sets if "text" not in s or has_text]
     gt_pose = torch.tensor(np.asarray(table.column("pose").to_pylist(), np.float32).reshape(-1, 22, 3))

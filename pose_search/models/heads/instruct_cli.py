@@ -49,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
     from pose_search.api import load_model
     from pose_search.models.heads.instruction_pipeline import InstructionPipeline
 
+    if args.n < 1:
+        raise ValueError(f"-n {args.n}: expected at least 1 instruction")
     a, b = resolve_input(args.source, args.data), resolve_input(args.target, args.data)
     pipe = load_model(args.model)
     if not isinstance(pipe, InstructionPipeline):

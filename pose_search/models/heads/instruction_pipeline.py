@@ -89,13 +89,15 @@ def evaluate_instructions(pipe: InstructionPipeline, data: str | Path, split: st
     from pose_search.metrics.text import text_metrics
     from pose_search.models.encoders.image import decode_images, load_image_file
 
+    bad = [k for k in kinds if set(k.split("-")) - set(_INPUT)]
+    if bad:
+        raise ValueError(f"input kinds {bad}: expected e.g. pose-pose, image-image, pose-image")
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit {limit}: expected at least 1 pair")
     pairs = load_pairs(str(data), split)
     n = len(pairs["a"]) if not limit else min(limit, len(pairs["a"]))
     a_idx, b_idx, refs = pairs["a"][:n], pairs["b"][:n], pairs["instructions"][:n]
     poses = load_pool_poses(str(data))
-    bad = [k for k in kinds if set(k.split("-")) - set(_INPUT)]
-    if bad:
-        raise ValueError(f"input kinds {bad}: expected e.g. pose-pose, image-image, pose-image")
     images = None
     if any("image" in k for k in kinds):
         t = open_table(data, POSES_TABLE).to_table(columns=["image", "image_path"])

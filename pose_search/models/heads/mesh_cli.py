@@ -16,11 +16,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from pose_search.api import load_model
+    from pose_search.body.io import check_mesh_path
     from pose_search.models.encoders.image import load_image_file
+    from pose_search.models.encoders.tokenizer import check_query_text
     from pose_search.models.heads.hps_pipeline import HPSPipeline, recover_body
 
     if not args.image and not args.text:
         raise ValueError("give --image (and optionally --text)")
+    check_mesh_path(args.out)
+    if args.text:
+        check_query_text(args.text)
     if args.image and not Path(args.image).is_file():
         raise FileNotFoundError(f"image file {args.image!r} does not exist")
     pipe = load_model(args.model)

@@ -1,0 +1,289 @@
+"""Small files in the real on-disk layouts of the datasets the loaders read (AMASS, PoseScript,
+PoseFix, BEDLAM processed labels, raw BEDLAM scenes, 3DPW sequence files and PoseEmbroider's 3DPW
+pickle), written by the tests themselves. Shared by the loader tests and the reliability suite,
+which breaks these files in generated ways."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import pickle
+from pathlib import Path
+
+import numpy as np
+import roma
+import torch
+from PIL import Image
+
+from pose_search.body.convention import global_rotations
+from pose_search.body.skeleton import forward_kinematics
+from pose_search.data.loaders import crops
+from pose_search.data.loaders.bedlam_raw import (
+    SMPLX_PELVIS_REST,
+    body_to_unreal,
+    project_unreal,
+    rotate_cw,
+    unreal_axes,
+)
+
+# rest joints of a rough neutral body in the canonical frame (+y up, faces +z, +x = body's left)
+REST = np.array([
+    [0, 0, 0], [0.06, -0.09, 0], [-0.06, -0.09, 0], [0, 0.1, 0], [0.1, -0.45, 0], [-0.1, -0.45, 0],
+    [0, 0.25, 0], [0.1, -0.85, 0], [-0.1, -0.85, 0], [0, 0.3, 0], [0.1, -0.9, 0.1], [-0.1, -0.9, 0.1],
+    [0, 0.5, 0], [0.07, 0.45, 0], [-0.07, 0.45, 0], [0, 0.6, 0.02], [0.17, 0.45, 0], [-0.17, 0.45, 0],
+    [0.45, 0.45, 0], [-0.45, 0.45, 0], [0.7, 0.45, 0], [-0.7, 0.45, 0]], dtype=np.float32)
+PARENTS = (-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19)
+
+
+def fk(poses: np.ndarray) -> np.ndarray:
+    """Test skeleton: (B, 22, 3) axis-angle -> (B, 22, 3) joints, pelvis at the origin."""
+    rots = global_rotations(torch.as_tensor(poses, dtype=torch.float32)).numpy()
+    out = np.zeros(poses.shape, np.float32)
+    for j in range(1, 22):
+        p = PARENTS[j]
+        out[:, j] = out[:, p] + np.einsum("bij,j->bi", rots[:, p], REST[j] - REST[p])
+    return out
+
+
+def rotvec(m: np.ndarray) -> np.ndarray:
+    return roma.rotmat_to_rotvec(torch.as_tensor(m, dtype=torch.float64)).numpy()
+
+
+def rot(axis: str, a: float) -> np.ndarray:
+    c, s = math.cos(a), math.sin(a)
+    return {"x": np.array([[1, 0, 0], [0, c, -s], [0, s, c]]),
+            "y": np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]]),
+            "z": np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])}[axis]
+
+
+def png_bytes(pose: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (192, 256), (int(abs(pose[0, 0]) * 50) % 255, 0, 0)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def captions(pose: np.ndarray) -> list[str]:
+    return ["a person standing"]
+
+
+def root_mat(row: dict) -> np.ndarray:
+    return roma.rotvec_to_rotmat(torch.as_tensor(np.asarray(row["pose"][:3], dtype=np.float64))).numpy()
+
+
+def amass_poses(yaws: list[float], lean: float = 0.0, dim: int = 156) -> np.ndarray:
+    """Standing z-up AMASS frames (heading ``yaws``), body leaning ``lean`` rad forward."""
+    out = np.zeros((len(yaws), dim))
+    for t, yaw in enumerate(yaws):
+        out[t, :3] = rotvec(rot("z", yaw) @ rot("x", math.pi / 2) @ rot("x", lean))
+        out[t, 3 * 4] = 0.2  # bend the left knee a bit
+    return out
+
+
+def write_amass(root: Path, rel: str, poses: np.ndarray, smplx: bool = False) -> Path:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if smplx:
+        np.savez(path, poses=poses, trans=np.zeros((len(poses), 3)), betas=np.zeros(16),
+                 mocap_frame_rate=np.array(120.0), gender=np.array("neutral"), surface_model_type=np.array("smplx"))
+    else:
+        np.savez(path, poses=poses, trans=np.zeros((len(poses), 3)), betas=np.ones(16) * 0.1,
+                 mocap_framerate=np.array(120.0), gender=np.array("female"))
+    return path
+
+# ----------------------------------------------------------------------------- AMASS / PoseScript / PoseFix
+def write_posescript(tmp_path: Path) -> tuple[Path, Path]:
+    """A PoseScript release folder (5 pose ids, captions) over 2 AMASS sequences; (posescript, amass)."""
+    amass = tmp_path / "amass"
+    write_amass(amass, "CMU/01/01_01_poses.npz", amass_poses([0.0, 0.3, 0.8, 1.5, 2.5]))
+    write_amass(amass, "BMLmovi/S1/S1_poses.npz", amass_poses([-2.0, 1.0], lean=0.3, dim=165), smplx=True)
+    ps = tmp_path / "posescript"
+    ps.mkdir()
+    ids = {"0": ["CMU", "01/01_01_poses.npz", 1], "1": ["CMU", "CMU/01/01_01_poses.npz", 2],
+           "2": ["BMLmovi", "BMLmovi/S1/S1_poses.npz", 0], "3": ["BMLmovi", "S1/S1_poses.npz", 1],
+           "4": ["CMU", "CMU/01/01_01_poses.npz", 4]}
+    (ps / "ids_2_dataset_sequence_and_frame_index_100k.json").write_text(json.dumps(ids))
+    (ps / "train_ids_100k.json").write_text(json.dumps([0, 1, 2]))
+    (ps / "val_ids_100k.json").write_text(json.dumps([3]))
+    (ps / "test_ids_100k.json").write_text(json.dumps([4]))
+    (ps / "posescript_human_6293.json").write_text(json.dumps({"0": "human text zero", "3": "human three"}))
+    (ps / "posescript_auto_100k.json").write_text(json.dumps(
+        {"0": ["auto 0a", "auto 0b"], "1": ["auto 1"], "2": ["auto 2"], "3": ["auto 3"]}))
+    return ps, amass
+
+
+def write_posefix(ps: Path) -> Path:
+    """A PoseFix release folder beside ``ps`` (the PoseScript folder of :func:`write_posescript`)."""
+    pf = ps.parent / "posefix"
+    pf.mkdir()
+    (pf / "pair_id_2_pose_ids.json").write_text(json.dumps([[0, 1], [2, 3], [1, 2], [3, 4]]))
+    (pf / "train_out_sequence_pair_ids.json").write_text(json.dumps([2]))
+    (pf / "val_in_sequence_pair_ids.json").write_text(json.dumps([1]))
+    for name in ("val_out", "test_in", "test_out"):
+        (pf / f"{name}_sequence_pair_ids.json").write_text("[]")
+    (pf / "train_in_sequence_pair_ids.json").write_text(json.dumps([0, 3]))
+    (pf / "posefix_human_6157.json").write_text(json.dumps({"0": "turn right and bend"}))
+    (pf / "posefix_auto_135305.json").write_text(json.dumps({"0": ["a0"], "1": ["a1"], "2": ["a2"], "3": ["a3"]}))
+    return pf
+
+
+# ----------------------------------------------------------------------------- BEDLAM
+def kps_in_box(box: tuple[float, float, float, float], n_out: int = 0) -> np.ndarray:
+    """127 keypoints (x, y, conf) spread over ``box``; the first ``n_out`` pushed off-frame."""
+    rng = np.random.default_rng(0)
+    x0, y0, x1, y1 = box
+    k = np.stack([rng.uniform(x0, x1, 127), rng.uniform(y0, y1, 127), np.ones(127)], 1)
+    k[:4, :2] = [[x0, y0], [x1, y1], [x0, y1], [x1, y0]]
+    k[:n_out, 0] = -50.0
+    return k
+
+
+def write_bedlam(tmp_path: Path, scene: str, people: list[tuple[tuple, float, int]], size: tuple[int, int],
+                 yaws: list[float]) -> tuple[Path, Path]:
+    labels, images = tmp_path / "bedlam_labels" / "training", tmp_path / "bedlam_images" / "training"
+    labels.mkdir(parents=True, exist_ok=True)
+    n = len(people)
+    pose = np.zeros((n, 165))
+    for i, yaw in enumerate(yaws):
+        pose[i, :3] = rotvec(rot("y", yaw))
+    np.savez(labels / f"{scene}.npz", imgname=np.array(["seq_000000/seq_000000_0000.png"] * n),
+             center=np.zeros((n, 2)), scale=np.ones(n), pose_world=pose, shape=np.ones((n, 11)) * 0.5,
+             trans_cam=np.array([[0, 0, z] for _, z, _ in people], float), cam_int=np.tile(np.eye(3), (n, 1, 1)),
+             gtkps=np.stack([kps_in_box(b, k) for b, _, k in people]))
+    img_dir = images / scene / "png" / "seq_000000"
+    img_dir.mkdir(parents=True, exist_ok=True)
+    img = Image.new("RGB", size, (0, 0, 255))
+    b = people[0][0]
+    img.paste((255, 0, 0), tuple(int(v) for v in b))
+    if "closeup" in scene:  # stored rotated (landscape): rotate back 90° counter-clockwise
+        img = img.transpose(Image.Transpose.ROTATE_90)
+    img.save(img_dir / "seq_000000_0000.png")
+    return labels, images
+
+
+# ----------------------------------------------------------------------------- 3DPW
+def write_3dpw(root: Path, yaws: list[float], valid_last: bool = False) -> Path:
+    t_len = 3
+    poses = np.zeros((2, t_len, 72))
+    for t in range(t_len):
+        for p in range(2):  # OpenCV camera frame: upright person facing the camera = Rx(pi)
+            poses[p, t, :3] = rotvec(rot("x", math.pi) @ rot("y", yaws[t]))
+    joints = np.zeros((2, t_len, 24, 3))
+    ys = np.linspace(-0.9, 0.8, 24)
+    joints[0, :, :, 1], joints[0, :, :, 2] = ys, 4.0
+    joints[1, :, :, 0], joints[1, :, :, 1], joints[1, :, :, 2] = 5.0, ys, 4.0  # far right: off-frame
+    seq = {"sequence": "courtyard_basketball_00", "genders": ["m", "f"], "img_frame_ids": np.arange(t_len),
+           "cam_poses": np.tile(np.eye(4), (t_len, 1, 1)),
+           "cam_intrinsics": np.array([[1000.0, 0, 540], [0, 1000.0, 960], [0, 0, 1]]),
+           "poses": list(poses), "trans": list(np.zeros((2, t_len, 3))), "betas": list(np.zeros((2, 10))),
+           "jointPositions": list(joints.reshape(2, t_len, 72)), "poses2d": list(np.zeros((2, t_len, 3, 18))),
+           "campose_valid": [np.array([1, 1, 0 if valid_last else 1]), np.ones(t_len)]}
+    (root / "sequenceFiles" / "test").mkdir(parents=True, exist_ok=True)
+    path = root / "sequenceFiles" / "test" / "courtyard_basketball_00.pkl"
+    with path.open("wb") as fh:
+        pickle.dump(seq, fh, protocol=2)
+    img_dir = root / "imageFiles" / "courtyard_basketball_00"
+    img_dir.mkdir(parents=True, exist_ok=True)
+    for t in range(t_len):
+        Image.new("RGB", (1080, 1920), (0, 255, 0)).save(img_dir / f"image_{t:05d}.jpg")
+    return path
+
+
+def pe_human(box: tuple[float, float, float, float], depth: float, yaw: float = 0.0, lean: float = 0.0) -> dict:
+    """A PoseEmbroider 3DPW human: upright in the OpenCV camera frame, 127 keypoints over ``box``."""
+    return {"smplx_root_pose": rotvec(rot("x", math.pi) @ rot("y", yaw) @ rot("x", lean)).astype(np.float32),
+            "smplx_body_pose": np.zeros(63, np.float32), "smplx_shape": np.full(11, 0.1, np.float32),
+            "smplx_pose2d": kps_in_box(box)[:, :2], "smplx_transl": np.array([0.0, 0.0, depth]),
+            "smplx_jaw_pose": np.zeros(3), "pve_smpl2smplx": 0.01}
+
+
+def write_pe_3dpw(root: Path) -> Path:
+    images = {"imageFiles/courtyard_dancing_00/image_00000.jpg": [pe_human((300, 400, 700, 1500), 4.0, 0.7, 0.25)],
+              "imageFiles/courtyard_dancing_00/image_00001.jpg": [
+                  pe_human((300, 400, 700, 1500), 4.0, -1.2), pe_human((350, 500, 650, 1400), 6.0),
+                  pe_human((2000, 400, 2300, 1500), 5.0)]}
+    data = {}
+    for rel, humans in images.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        img = Image.new("RGB", (1080, 1920), (0, 255, 0))
+        img.paste((255, 0, 0), (300, 400, 700, 1500))
+        img.save(root / rel)
+        data[rel] = {"focal": np.array([1500.0, 1500.0]), "princpt": np.array([540.0, 960.0]), "humans": humans}
+    path = root / "3dpw_test.pkl"
+    path.write_bytes(pickle.dumps(data, protocol=4))
+    return path
+
+
+# ----------------------------------------------------------------------------- raw BEDLAM
+SCENE = "20221010_3_1000_batch01hand_6fps"
+CLOSEUP = "20221019_3-8_250_highbmihand_closeup_6fps"
+FOCAL_MM = 24.0
+F_PX = FOCAL_MM / 36.0 * 1280  # 853.3 px
+CAM = {"x": 0.0, "y": 0.0, "z": 100.0, "pitch": 0.0, "yaw": 0.0, "roll": 0.0}
+FRAMES = (0, 3, 5)  # 3 is not a 6 fps frame
+
+
+def motion(yaws: list[float], lean: float = 0.0) -> dict[str, np.ndarray]:
+    """Standing SMPL-X frames (y up) turned by ``yaws`` about y, leaning ``lean`` forward; pelvis 0.9 m up."""
+    poses = np.zeros((len(yaws), 165))
+    for t, y in enumerate(yaws):
+        poses[t, :3] = rotvec(rot("y", y) @ rot("x", lean))
+        poses[t, 3 * 4] = 0.3  # left knee
+    trans = np.tile([0.0, 0.9 - SMPLX_PELVIS_REST[1], 0.0], (len(yaws), 1))
+    return {"poses": poses, "trans": trans, "betas": np.full(11, 0.2), "gender_sub": np.array("female")}
+
+
+def keypoints(body: dict, t: int, closeup: bool = False) -> np.ndarray:
+    """Pixels ``(22, 2)`` of a body at motion frame ``t``, computed like the loader (stored frame)."""
+    pose = torch.as_tensor(body["motion"]["poses"][t, :66].reshape(1, 22, 3), dtype=torch.float32)
+    rel = forward_kinematics(pose)[0].numpy().astype(np.float64)
+    world = np.array(body["pos"]) / 100 + (rel + SMPLX_PELVIS_REST + body["motion"]["trans"][t]) @ body_to_unreal(
+        body["yaw"]).T
+    axes = unreal_axes(CAM["pitch"], CAM["yaw"], CAM["roll"])
+    uv, _ = project_unreal(world, np.array([CAM["x"], CAM["y"], CAM["z"]]) / 100, axes, (F_PX, F_PX), (1280, 720))
+    return rotate_cw(uv, 720) if closeup else uv
+
+
+def write_scene(tmp: Path, scene: str = SCENE, bodies: list[dict] | None = None,
+                comment: str | None = None) -> tuple[Path, Path, list[dict]]:
+    """A raw scene with sequence seq_000000: person A (kept), B behind A, C off to the right."""
+    if bodies is None:
+        bodies = [{"name": "rp_alice_posed_001_0001", "pos": (350.0, 0.0, 0.0), "yaw": 90.0, "start": 2,
+                   "motion": motion([0.1 * t for t in range(12)], lean=0.3), "color": (255, 0, 0)},
+                  {"name": "rp_bob_posed_002_0002", "pos": (450.0, 10.0, 0.0), "yaw": 60.0, "start": 0,
+                   "motion": motion([0.0] * 12), "color": (0, 255, 0)},
+                  {"name": "rp_carl_posed_003_0003", "pos": (350.0, 600.0, 0.0), "yaw": 0.0, "start": 0,
+                   "motion": motion([0.0] * 12), "color": (255, 255, 0)}]
+    root, gt = tmp / "bedlam" / "training", tmp / "gt"
+    scene_dir = root / scene
+    (scene_dir / "ground_truth" / "camera").mkdir(parents=True, exist_ok=True)
+    with (scene_dir / "be_seq.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["Index", "Type", "Body", "X", "Y", "Z", "Yaw", "Pitch", "Roll", "Comment"])
+        w.writerow([0, "Group", "", 0, 0, 0, 0, 0, 0, "sequence_name=seq_000000;seq_len=10"])
+        for i, b in enumerate(bodies):
+            w.writerow([i + 1, "Body", b["name"], *b["pos"], b["yaw"], 0, 0,
+                        comment if comment and i == 0 else f"start_frame={b['start']};texture_body=x"])
+    with (scene_dir / "ground_truth" / "camera" / "seq_000000_camera.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["name", *CAM, "focal_length", "sensor_width", "sensor_height"])
+        for f in range(10):
+            w.writerow([f"seq_000000_{f:04d}", *CAM.values(), FOCAL_MM, 36.0, 20.25])
+    for b in bodies:
+        person, _, seq = b["name"].rpartition("_")
+        (gt / person / seq).mkdir(parents=True, exist_ok=True)
+        np.savez(gt / person / seq / "motion_seq.npz", **b["motion"])
+    img_dir = scene_dir / "png" / "seq_000000"
+    img_dir.mkdir(parents=True, exist_ok=True)
+    closeup = "closeup" in scene
+    for f in FRAMES:
+        img = Image.new("RGB", (720, 1280) if closeup else (1280, 720), (0, 0, 255))
+        for b in reversed(bodies):  # far first, so A (index 0) is painted over B
+            box = crops.tight_box(keypoints(b, b["start"] + f, closeup), *img.size)
+            if box is not None:
+                img.paste(b["color"], tuple(int(v) for v in box))
+        if closeup:  # stored rotated: turn the portrait view back 90° counter-clockwise
+            img = img.transpose(Image.Transpose.ROTATE_90)
+        img.save(img_dir / f"seq_000000_{f:04d}.png")
+    return root, gt, bodies
