@@ -81,10 +81,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     kind.add_argument("--config", help="a Ray cluster-launcher YAML (e.g. cluster/aws-gpu.yaml): `ray up`")
     kind.add_argument("--kuberay", nargs="?", const=str(KUBERAY_CLUSTER), metavar="MANIFEST",
                       help=f"apply a KubeRay RayCluster manifest with kubectl (default {KUBERAY_CLUSTER.name})")
-    up.add_argument("--num-cpus", type=float, default=os.cpu_count() or 1, help="local head CPUs")
+    up.add_argument("--num-cpus", type=int, default=os.cpu_count() or 1, help="local head CPUs")
     up.add_argument("--num-gpus", type=int, default=None, help="local head GPUs (default: detected)")
     up.add_argument("--workers", type=int, default=0, help="local worker nodes to add")
-    up.add_argument("--worker-cpus", type=float, default=1, help="CPUs of each local worker node")
+    up.add_argument("--worker-cpus", type=int, default=1, help="CPUs of each local worker node")
     up.add_argument("--address", default="http://127.0.0.1:8265",
                     help="where the Jobs API will answer for --config/--kuberay (after port-forwarding)")
     up.add_argument("--dry-run", action="store_true", help="print the commands instead of running them")
@@ -140,8 +140,9 @@ def _up(args: argparse.Namespace) -> int:
     if args.local:
         from cluster import local
 
-        if args.workers < 0 or args.num_cpus <= 0 or args.worker_cpus <= 0:
-            raise ValueError("--workers must be >= 0 and CPU counts > 0")
+        if args.workers < 0 or args.num_cpus < 0 or args.worker_cpus < 1:
+            raise ValueError("--workers and --num-cpus must be >= 0 (a head without CPUs only drives), "
+                             "--worker-cpus >= 1")
         if args.dry_run:
             print(f"would start a local head ({args.num_cpus:g} CPUs) and {args.workers} worker node(s)")
             return 0
@@ -177,6 +178,8 @@ def _submit(args: argparse.Namespace) -> int:
 
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     entry = jobs.entrypoint(command)  # checks the command before contacting the cluster
+    if args.num_cpus < 0 or args.num_gpus < 0 or (args.timeout is not None and not args.timeout > 0):
+        raise ValueError("--num-cpus and --num-gpus must be >= 0 and --timeout > 0")
     env = jobs.parse_env(args.env)
     address = resolve_address(args.address)
     job_id = jobs.submit(address, command, env, args.num_cpus, args.num_gpus, args.job_id)
@@ -194,7 +197,10 @@ def _status(args: argparse.Namespace) -> int:
     address = resolve_address(args.address)
     if args.job:
         client = jobs.connect(address)
-        info = client.get_job_info(args.job)
+        try:
+            info = client.get_job_info(args.job)
+        except RuntimeError as exc:  # the Jobs API answers 404 for an unknown id
+            raise ValueError(f"job {args.job!r}: {exc}") from None
         if args.json:
             print(json.dumps({"job_id": args.job, "status": str(info.status.value), "message": info.message,
                               "logs": client.get_job_logs(args.job)}, indent=2))

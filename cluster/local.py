@@ -59,7 +59,7 @@ def _start_node(args: list[str], log: Path) -> int:
     return proc.pid
 
 
-def start(num_cpus: float = 2, workers: int = 0, worker_cpus: float = 1, num_gpus: int | None = None,
+def start(num_cpus: int = 2, workers: int = 0, worker_cpus: int = 1, num_gpus: int | None = None,
           temp_dir: str | None = None, timeout: float = 120) -> LocalCluster:
     """Start a head (+ ``workers`` worker nodes) and wait until the Jobs API answers."""
     import tempfile
@@ -68,7 +68,7 @@ def start(num_cpus: float = 2, workers: int = 0, worker_cpus: float = 1, num_gpu
     ports = {flag: free_port() for flag in HEAD_PORT_FLAGS}
     gcs = f"127.0.0.1:{ports['--port']}"
     head = ["--head", "--node-ip-address", "127.0.0.1", "--dashboard-host", "127.0.0.1",
-            "--include-dashboard", "true", "--num-cpus", str(int(num_cpus)), "--temp-dir", tmp]
+            "--include-dashboard", "true", "--num-cpus", str(num_cpus), "--temp-dir", tmp]
     if num_gpus is not None:
         head += ["--num-gpus", str(num_gpus)]
     for flag in (*HEAD_PORT_FLAGS, *NODE_PORT_FLAGS):
@@ -79,7 +79,7 @@ def start(num_cpus: float = 2, workers: int = 0, worker_cpus: float = 1, num_gpu
     try:
         _wait_for_jobs_api(cluster, timeout, log)
         for _ in range(workers):
-            args = ["--address", gcs, "--node-ip-address", "127.0.0.1", "--num-cpus", str(int(worker_cpus))]
+            args = ["--address", gcs, "--node-ip-address", "127.0.0.1", "--num-cpus", str(worker_cpus)]
             for flag in NODE_PORT_FLAGS:
                 args += [flag, str(free_port())]
             cluster.pids.append(_start_node(args, log))

@@ -69,6 +69,10 @@ def test_cli_errors_are_clear(tmp_path, monkeypatch, capsys):
     assert "does not exist" in capsys.readouterr().err
     assert main(["cluster", "submit", "--address", "http://h:1", "--env", "bad", "--", "ls"]) == 2
     assert "NAME=VALUE" in capsys.readouterr().err
+    assert main(["cluster", "submit", "--address", "http://h:1", "--num-gpus", "-1", "--", "ls"]) == 2
+    assert "--num-gpus" in capsys.readouterr().err
+    assert main(["cluster", "up", "--local", "--worker-cpus", "0"]) == 2
+    assert "--worker-cpus" in capsys.readouterr().err
 
 
 def test_dry_run_commands(tmp_path, monkeypatch, capsys):
