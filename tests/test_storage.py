@@ -142,3 +142,18 @@ def test_index_served_from_object_storage(tmp_path, s3, monkeypatch, tiny_index,
     storage.push(tiny_core_run, core)
     report = evaluate_retrieval(core, data, split="val", index=uri, progress=False)
     assert report["index"]["mRecall_difference"] == pytest.approx(0, abs=1.0)
+
+
+def test_data_generate_writes_to_a_uri(tmp_path, s3, monkeypatch):
+    """`data generate --out s3://...`: generated locally, uploaded with the manifest last."""
+    from pose_search.cli import main
+    from pose_search.data.schema import POSES_TABLE
+    from pose_search.data.store import open_table, read_manifest
+
+    monkeypatch.setenv("POSE_SEARCH_CACHE", str(tmp_path / "cache"))
+    uri = "s3://pose-search/data/generated"
+    assert main(["data", "generate", "--size", "6", "--workers", "1", "--out", uri]) == 0
+    assert read_manifest(uri)["counts"]["poses"] == 6
+    assert open_table(uri, POSES_TABLE).count_rows() == 6
+    assert main(["data", "generate", "--size", "6", "--workers", "1", "--out", uri]) == 0  # a re-run adds nothing
+    assert open_table(uri, POSES_TABLE).count_rows() == 6
