@@ -151,9 +151,10 @@ class SearchService:
         from pose_search import storage
         from pose_search.api import load_model
 
-        if storage.is_uri(index_dir) and not storage.exists(index_dir):
-            raise IndexDirError(f"index {str(index_dir)!r} does not exist")
-        self.root = storage.local_copy(index_dir, exclude=("staging",), pointer=INFO_FILE)
+        try:
+            self.root = storage.local_copy(index_dir, exclude=("staging",), pointer=INFO_FILE)
+        except FileNotFoundError:
+            raise IndexDirError(f"index {str(index_dir)!r} does not exist") from None
         self.info = read_info(self.root)
         self.model = load_model(self.root / MODEL_DIR).to(device)
         self.device = torch.device(device)

@@ -85,9 +85,10 @@ def _local_run(run: str | Path) -> Path:
     """A run given as a URI: its local mirror, without what a model does not need."""
     from pose_search import storage
 
-    if storage.is_uri(run) and not storage.exists(run):
-        raise CheckpointError(f"run directory {str(run)!r} does not exist")
-    return storage.local_copy(run, exclude=("ray", "features", "representations"))
+    try:
+        return storage.local_copy(run, exclude=("ray", "features", "representations"))
+    except FileNotFoundError:
+        raise CheckpointError(f"run directory {str(run)!r} does not exist") from None
 
 
 def load_model(run_dir: str | Path, which: str = "best") -> nn.Module:

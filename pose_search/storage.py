@@ -181,6 +181,18 @@ def _download(fs: Any, remote: str, local: Path) -> None:
     os.replace(tmp, local)
 
 
+def _remote_entries(fs: Any, root: str, name: str) -> dict[str, tuple[int, int]]:
+    """:func:`_remote_files` of one top-level file or directory ``name`` under ``root``."""
+    import pyarrow.fs as pafs
+
+    info = fs.get_file_info(f"{root}/{name}")
+    if info.type == pafs.FileType.File:
+        return {name: (int(info.size or 0), int(info.mtime_ns or 0))}
+    if info.type == pafs.FileType.Directory:
+        return {f"{name}/{k}": v for k, v in _remote_files(fs, f"{root}/{name}").items()}
+    return {}
+
+
 def push(src: Path, uri: str, names: Iterable[str] | None = None) -> None:
     """Upload the files under the mirror ``src`` (or only its top-level ``names``) to ``uri``.
 
@@ -189,7 +201,9 @@ def push(src: Path, uri: str, names: Iterable[str] | None = None) -> None:
     """
     fs, root = filesystem(uri)
     root = root.rstrip("/")
-    remote = _remote_files(fs, root)
+    # list only what is being pushed: a run's big features/ and Ray's checkpoints stay unlisted
+    remote = _remote_files(fs, root) if names is None else {
+        k: v for n in names for k, v in _remote_entries(fs, root, n).items()}
     tops = [src / n for n in names] if names is not None else [src]
     with _locked(src.with_name(src.name + ".lock")):
         state = _read_state(src)
