@@ -19,10 +19,10 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
+from cluster.local import ray_bin
 from pose_search.config import cache_dir
 
 HERE = Path(__file__).resolve().parent
@@ -128,10 +128,6 @@ def _run_or_print(cmd: list[str], dry_run: bool) -> None:
         raise ValueError(f"{' '.join(cmd)} failed with exit code {result.returncode}")
 
 
-def _ray_cli() -> str:
-    return str(Path(sys.executable).with_name("ray"))
-
-
 def _up(args: argparse.Namespace) -> int:
     old = read_state()
     if old is not None and not args.dry_run:
@@ -155,7 +151,7 @@ def _up(args: argparse.Namespace) -> int:
         config = Path(args.config)
         if not config.is_file():
             raise FileNotFoundError(f"cluster config {str(config)!r} does not exist")
-        _run_or_print([_ray_cli(), "up", "-y", str(config)], args.dry_run)
+        _run_or_print([ray_bin(), "up", "-y", str(config)], args.dry_run)
         hint = f"forward the dashboard with `ray dashboard {config}` (keep it running)"
         state = {"kind": "launcher", "address": args.address, "config": str(config.absolute())}
     else:
@@ -231,7 +227,7 @@ def _down(args: argparse.Namespace) -> int:
         if not args.dry_run:
             local.stop(local.LocalCluster(state["gcs_address"], state["address"], state["temp_dir"], state["pids"]))
     elif state["kind"] == "launcher":
-        _run_or_print([_ray_cli(), "down", "-y", state["config"]], args.dry_run)
+        _run_or_print([ray_bin(), "down", "-y", state["config"]], args.dry_run)
     else:
         _run_or_print(["kubectl", "delete", "-f", state["manifest"]], args.dry_run)
     if not args.dry_run:

@@ -39,7 +39,8 @@ class LocalCluster:
     pids: list[int] = field(default_factory=list)  # one `ray start --block` per node, head first
 
 
-def _ray_bin() -> str:
+def ray_bin() -> str:
+    """The `ray` command of this interpreter's environment."""
     return str(Path(sys.executable).with_name("ray"))
 
 
@@ -54,7 +55,7 @@ def _node_env() -> dict[str, str]:
 
 def _start_node(args: list[str], log: Path) -> int:
     with open(log, "ab") as out:
-        proc = subprocess.Popen([_ray_bin(), "start", "--block", "--disable-usage-stats", *args],
+        proc = subprocess.Popen([ray_bin(), "start", "--block", "--disable-usage-stats", *args],
                                 stdout=out, stderr=subprocess.STDOUT, env=_node_env(), start_new_session=True)
     return proc.pid
 
