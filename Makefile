@@ -78,6 +78,7 @@ lint: venv
 
 # DEMO_ARGS: e.g. "--size medium" or "--build-only"
 demo: venv
+	@$(MAKE) --no-print-directory blazepose-env || echo "(no BlazePose environment: the demo uses the CNN image encoder)"
 	$(BIN)/pose-search demo $(DEMO_ARGS)
 
 clean-venv:

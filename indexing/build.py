@@ -58,6 +58,7 @@ class BuildConfig:
     batch_size: int = 64
     ann: str = "auto"  # auto | flat | hnsw | ivfpq | lance
     recall_target: float = 0.95
+    modalities: tuple[str, ...] | None = None  # index only these (None: all the model and dataset have)
 
 
 def _dataset_modalities(data: Path, model_modalities: tuple[str, ...]) -> tuple[str, ...]:
@@ -71,6 +72,17 @@ def _dataset_modalities(data: Path, model_modalities: tuple[str, ...]) -> tuple[
     has_image = ds.count_rows(filter=pc.field("image").is_valid() | pc.field("image_path").is_valid()) > 0
     present = {"pose", "text"} | ({"image"} if has_image else set())
     return tuple(m for m in model_modalities if m in present)
+
+
+def _select_modalities(available: tuple[str, ...], wanted: tuple[str, ...] | None) -> tuple[str, ...]:
+    """``available`` restricted to ``wanted`` (in the model's order); ValueError for the others."""
+    if wanted is None:
+        return available
+    missing = [m for m in wanted if m not in available]
+    if not wanted or missing:
+        raise ValueError(f"modalities {', '.join(wanted) or '(none)'}: this model and dataset have "
+                         f"{', '.join(available)}")
+    return tuple(m for m in available if m in wanted)
 
 
 def _check_split(data: Path | str, split: str) -> None:
@@ -96,6 +108,8 @@ def build(cfg: BuildConfig, progress: bool = True) -> dict[str, Any]:
         raise ValueError(f"ann {cfg.ann!r}: expected auto, flat, hnsw, ivfpq or lance")
     if cfg.workers < 1 or cfg.batch_size < 1:
         raise ValueError("workers and batch_size must be >= 1")
+    if cfg.modalities is not None and not set(cfg.modalities) <= {"pose", "image", "text"}:
+        raise ValueError(f"modalities {', '.join(cfg.modalities)}: expected some of pose, image, text")
     if not 0.0 < cfg.recall_target <= 1.0:  # also refuses nan
         raise ValueError(f"recall_target {cfg.recall_target}: expected a recall in (0, 1]")
     # URIs (s3://...) stay URIs: Ray Data reads the dataset from object storage on every node, the
@@ -127,7 +141,10 @@ def build(cfg: BuildConfig, progress: bool = True) -> dict[str, Any]:
     model = load_model(model_dir)
     if not isinstance(model, PoseSearchModel):
         raise IndexDirError(f"{str(run)!r} is not a core run")
-    modalities = _dataset_modalities(data, model.modalities)
+    modalities = _select_modalities(_dataset_modalities(data, model.modalities), cfg.modalities)
+    if (out / INFO_FILE).exists() and list(read_info(out)["modalities"]) != list(modalities):
+        raise IndexDirError(f"{str(out)!r} indexes {', '.join(read_info(out)['modalities'])}, not "
+                            f"{', '.join(modalities)}; use a new --out")
     dims = {m: int(model.core.cfg.latent_dim) for m in modalities}
     timings: dict[str, float] = {}
 

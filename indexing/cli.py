@@ -19,6 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     b.add_argument("--ann", default="auto", choices=("auto", "flat", "hnsw", "ivfpq", "lance"),
                    help="ANN index kind (auto: by size and memory)")
     b.add_argument("--recall-target", type=float, default=0.95, help="recall@10 the ANN is tuned to")
+    b.add_argument("--modalities", help="index only these, comma-separated, e.g. pose,text (default: all the "
+                   "model and dataset have; queries may still use any input the model takes)")
     i = sub.add_parser("info", help="print an index's index.json")
     i.add_argument("index")
 
@@ -33,7 +35,9 @@ def run(args: argparse.Namespace) -> int:
 
     info = build(BuildConfig(model=args.model, data=args.data, out=args.out, split=args.split,
                              workers=args.workers, gpu=args.gpu, batch_size=args.batch_size, ann=args.ann,
-                             recall_target=args.recall_target))
+                             recall_target=args.recall_target,
+                             modalities=tuple(m.strip() for m in args.modalities.split(",")) if args.modalities
+                             else None))
     summary = {"index": args.out, "rows": info["rows"], "modalities": info["modalities"],
                "seconds": info["build"]["seconds"],
                "ann": {m: {k: a.get(k) for k in ("kind", "recall", "qps", "search_params")} for m, a in info["ann"].items()}}

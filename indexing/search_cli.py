@@ -9,7 +9,8 @@ import json
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--index", required=True, help="index directory (pose-search index build)")
     parser.add_argument("--text", help="a description of the pose")
-    parser.add_argument("--image", help="an image file of a person (cropped around them)")
+    parser.add_argument("--image", help="an image file of a person: a whole photo with a BlazePose core, "
+                        "else cropped around them (the index's model decides)")
     parser.add_argument("--pose", help="a .npy/.npz pose file, (22, 3) axis-angle")
     parser.add_argument("--target", default="pose", help="pose | image | text: which column to search")
     parser.add_argument("-k", type=int, default=10, help="number of results")

@@ -32,6 +32,7 @@ from indexing.table import (
     table_path,
     vector_column,
 )
+from pose_search.models.encoders.image import MAX_PHOTO_SIDE, load_query_image  # noqa: F401 (re-exported)
 from pose_search.models.encoders.tokenizer import check_query_text
 
 MAX_K = 1000
@@ -88,47 +89,6 @@ def check_filters(filters: Any) -> dict[str, list[str]]:
             raise ValueError(f"filter {key!r}: expected a string or a non-empty list of strings, got {value!r}")
         out[key] = values
     return out
-
-
-def load_query_image(item: Any) -> torch.Tensor:
-    """A path, encoded bytes, a PIL image or an ``(H, W, 3)`` uint8 array -> ``(3, 256, 192)``."""
-    from PIL import Image
-
-    from pose_search.models.encoders.image import (
-        ImageDecodeError,
-        decode_images,
-        fit_crop,
-        load_image_file,
-        pil_to_tensor,
-    )
-
-    if isinstance(item, (str, Path)):
-        if not Path(item).is_file():
-            raise FileNotFoundError(f"image file {str(item)!r} does not exist or is not a file")
-        return load_image_file(item)
-    if isinstance(item, (bytes, bytearray)):
-        return decode_images([bytes(item)])[0]
-    if isinstance(item, np.ndarray) and item.ndim == 3 and item.shape[2] == 3:
-        if item.dtype != np.uint8:
-            raise ImageDecodeError(f"image: expected an (H, W, 3) uint8 array, got dtype {item.dtype}")
-        _check_image_size(item.shape[1], item.shape[0])
-        item = Image.fromarray(item)
-    if isinstance(item, Image.Image):
-        _check_image_size(item.width, item.height)
-        return pil_to_tensor(fit_crop(item)).float() / 255.0
-    raise ImageDecodeError(f"image: expected a file path, encoded bytes, a PIL image or an (H, W, 3) array, "
-                           f"got {type(item).__name__}")
-
-
-def _check_image_size(width: int, height: int) -> None:
-    from PIL import Image
-
-    from pose_search.models.encoders.image import ImageDecodeError
-
-    if width < 1 or height < 1:
-        raise ImageDecodeError(f"image: {width}x{height} pixels, an empty image")
-    if width * height > Image.MAX_IMAGE_PIXELS:  # the limit PIL puts on decoded files (bombs)
-        raise ImageDecodeError(f"image: {width}x{height} pixels, more than {Image.MAX_IMAGE_PIXELS}")
 
 
 def load_query_pose(value: Any) -> torch.Tensor:
@@ -198,7 +158,10 @@ class SearchService:
             images = _as_list(image)
             if not images:
                 raise ValueError("empty query: no image given")
-            inputs["images"] = torch.stack([load_query_image(x) for x in images]).to(self.device)
+            if self.model.image_any_size:  # e.g. BlazePose: the whole photo, not our 256x192 crop fit
+                inputs["images"] = [load_query_image(x, fit=False).to(self.device) for x in images]
+            else:
+                inputs["images"] = torch.stack([load_query_image(x) for x in images]).to(self.device)
         if not inputs:
             raise ValueError("empty query: give at least one of image, text, pose")
         return self.model.query(target, **inputs)

@@ -33,6 +33,12 @@ class PoseSearchModel(nn.Module):
     def modalities(self) -> tuple[str, ...]:
         return tuple(m for m in MODALITIES if m in self.encoders)
 
+    @property
+    def image_any_size(self) -> bool:
+        """Whether the image encoder takes whole photos at their own size (BlazePose: use
+        ``load_query_image(photo, fit=False)``) rather than 256x192 crops."""
+        return "image" in self.encoders and bool(self.encoders["image"].any_size)
+
     @torch.no_grad()
     def features(self, images: torch.Tensor | None = None, poses: torch.Tensor | np.ndarray | None = None,
                  texts: Sequence[str] | None = None) -> dict[str, torch.Tensor]:
@@ -53,15 +59,30 @@ class PoseSearchModel(nn.Module):
                     raise ValueError("texts: expected a list of non-empty strings")
                 feats[m] = self.encoders[m](*self.encoders[m].tokenize(list(value)))
             else:
-                if value.ndim != 4 or value.shape[1] != 3:
-                    raise ValueError(f"images: expected (B, 3, H, W) in [0, 1], got {tuple(value.shape)}")
-                feats[m] = self.encoders[m](value.float())
+                feats[m] = self._image_features(value)
         if not feats:
             raise ValueError("empty query: give at least one of images, poses, texts")
         sizes = {len(v) for v in feats.values()}
         if len(sizes) > 1:
             raise ValueError(f"inputs have different batch sizes: { {m: len(v) for m, v in feats.items()} }")
         return feats
+
+    def _image_features(self, images: torch.Tensor | Sequence[torch.Tensor]) -> torch.Tensor:
+        """``(B, 3, H, W)`` in [0, 1], or a list of ``(3, H, W)`` photos of any sizes when the image
+        encoder takes them (``any_size``: encoded one by one) -> image features ``(B, ...)``."""
+        enc = self.encoders["image"]
+        if isinstance(images, (list, tuple)):
+            if not images or any(not torch.is_tensor(x) or x.ndim != 3 or x.shape[0] != 3 for x in images):
+                raise ValueError("images: expected a non-empty list of (3, H, W) tensors in [0, 1]")
+            if enc.any_size:
+                return torch.cat([enc(x[None].float()) for x in images])
+            if len({tuple(x.shape) for x in images}) > 1:
+                raise ValueError("images of different sizes: this image encoder takes 256x192 crops "
+                                 "(pose_search.models.encoders.image.load_image_file fits a photo)")
+            images = torch.stack(list(images))
+        if images.ndim != 4 or images.shape[1] != 3:
+            raise ValueError(f"images: expected (B, 3, H, W) in [0, 1], got {tuple(images.shape)}")
+        return enc(images.float())
 
     @torch.no_grad()
     def reference_embeddings(self, **inputs) -> dict[str, torch.Tensor]:

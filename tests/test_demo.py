@@ -7,10 +7,14 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from pose_search.data.store import read_manifest
+from ui.build import resolve_image_encoder
+
+PHOTOS = Path(__file__).resolve().parent / "data" / "photos"
 
 
 @pytest.mark.slow
@@ -20,16 +24,17 @@ def test_demo_builds_every_stage_then_reuses(tmp_path):
            "--build-only"]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=1200)
     assert r.returncode == 0, r.stderr[-3000:]
+    image_encoder = resolve_image_encoder("auto")  # BlazePose where `make test` built its environment
     assert "about" in r.stdout and "left" in r.stdout  # the time-left estimate is shown
     bundle = json.loads((out / "bundle.json").read_text())
     assert read_manifest(out / bundle["data"])["counts"]["poses"] == 40
     assert read_manifest(out / bundle["pairs"])["counts"]["pairs"] > 0
-    for run in ("posevae", "posetext", "image", "core", bundle["hps"].split("/")[-1],
-                bundle["instructions"].split("/")[-1]):
+    trained = ["posevae", "posetext"] + (["image"] if image_encoder == "cnn" else [])
+    for run in (*trained, "core", bundle["hps"].split("/")[-1], bundle["instructions"].split("/")[-1]):
         assert (out / "runs" / run / "best").is_dir(), run
     state = json.loads((out / "build.json").read_text())
-    assert list(state["stages"]) == ["data", "pairs", "posevae", "posetext", "image", "core", "hps",
-                                     "instructions", "index"]
+    assert list(state["stages"]) == ["data", "pairs", *trained, "core", "hps", "instructions", "index"]
+    assert state["image_encoder"] == image_encoder
 
     from indexing.service import SearchService
 
@@ -37,11 +42,24 @@ def test_demo_builds_every_stage_then_reuses(tmp_path):
     assert service.rows == 40
     hits = service.search(text="the person raises both arms", target="pose", k=5)
     assert len(hits) == 5 and len({h.id for h in hits}) == 5
+    assert service.model.image_any_size == (image_encoder == "blazepose")
+    photo = service.search(image=str(PHOTOS / "astronaut.jpg"), target="pose", k=5)  # a real photo
+    assert len({h.id for h in photo}) == 5
+    from ui.backend import UIBackend  # the UI's path for uploads: the same service, the heads
+
+    backend = UIBackend(out / bundle["index"], hps_run=out / bundle["hps"], instructions_run=out / bundle["instructions"],
+                        data_dir=out / bundle["data"])
+    try:
+        upload = (PHOTOS / "astronaut.jpg").read_bytes()
+        assert [c.id for c in backend.search(image=upload, k=5)] == [h.id for h in photo]
+        assert backend.recover_mesh(image=upload).mesh.stat().st_size > 1000
+    finally:
+        backend.close()
 
     start = time.perf_counter()  # everything is built: only checks, no stage runs
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
-    assert time.perf_counter() - start < 60 and "[1/9]" not in r.stdout
+    assert time.perf_counter() - start < 60 and "[1/" not in r.stdout
 
 
 def test_demo_refuses_bad_sizes_and_foreign_folders(tmp_path):
@@ -57,3 +75,23 @@ def test_demo_refuses_bad_sizes_and_foreign_folders(tmp_path):
     with pytest.raises(ValueError, match="not a demo folder"):
         clear(tmp_path / "mine")
     assert (tmp_path / "mine" / "notes.txt").exists()
+
+
+def test_demo_image_encoder_choice(tmp_path, monkeypatch):
+    from pose_search.models.encoders.blazepose import BlazePoseEnvError
+    from ui.build import DemoBuilder, scale_for
+
+    monkeypatch.setenv("POSE_SEARCH_BLAZEPOSE_ENV", str(tmp_path / "no-env"))
+    assert resolve_image_encoder("auto") == "cnn" and resolve_image_encoder("cnn") == "cnn"
+    with pytest.raises(BlazePoseEnvError, match="make blazepose-env"):
+        resolve_image_encoder("blazepose")
+    with pytest.raises(ValueError, match="--image-encoder 'vit'"):
+        resolve_image_encoder("vit")
+    scale = scale_for("small", 60)
+    blaze = DemoBuilder(tmp_path / "demo", scale, image_encoder="blazepose")
+    assert [n for n, _, _ in blaze.stages()] == ["data", "pairs", "posevae", "posetext", "core", "hps",
+                                                  "instructions", "index"]
+    (tmp_path / "demo").mkdir()
+    blaze._save_state(blaze._state())
+    with pytest.raises(ValueError, match="built with the blazepose image encoder, not cnn"):
+        DemoBuilder(tmp_path / "demo", scale, image_encoder="cnn")._state()

@@ -56,7 +56,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cpus-per-worker", type=positive, default=0.5)
     parser.add_argument("--max-failures", type=retries, default=2)
     parser.add_argument("--val-every", type=int, default=1)
-    parser.add_argument("--image-encoder", help="image encoder checkpoint or run directory (core)")
+    parser.add_argument("--image-encoder", help="image encoder checkpoint or run directory, or `blazepose` "
+                        "(pretrained, frozen; needs `make blazepose-env`) (core)")
     parser.add_argument("--pose-encoder", help="pose encoder checkpoint or run directory (core)")
     parser.add_argument("--text-encoder", help="text encoder checkpoint or run directory (core)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",

@@ -249,6 +249,7 @@ def fit(cfg: TrainConfig) -> dict[str, Any]:
         cfg.run_dir = str(Path(cfg.run_dir).absolute())
     if cfg.data and not storage.is_uri(cfg.data):
         cfg.data = str(Path(cfg.data).absolute())
+    cfg.task_options = _absolute_paths(cfg.task, cfg.task_options)
     local = localized(cfg)
     run_dir = Path(local.run_dir)
     task = TASKS[cfg.task](local)  # checks the task options
@@ -276,12 +277,26 @@ def fit(cfg: TrainConfig) -> dict[str, Any]:
     return dict(result.metrics or {})
 
 
+def _absolute_paths(task: str, options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` with the task's path options that name local files made absolute (workers may
+    run in another directory)."""
+    from training.tasks import TASKS
+
+    paths = TASKS[task].path_options if task in TASKS else frozenset()
+    def local(v: Any) -> bool:  # a path here (not a URI, nor a name such as a frozen encoder's)
+        return isinstance(v, str) and bool(v) and not storage.is_uri(v) and Path(v).exists()
+
+    return {k: str(Path(v).absolute()) if k in paths and local(v) else v for k, v in options.items()}
+
+
 def _check_run_config(run_dir: Path, cfg: TrainConfig) -> None:
     """A run directory belongs to one configuration; only ``epochs`` may grow on a resume."""
     path = run_dir / RUN_CONFIG_FILE
     mine = {k: v for k, v in asdict(cfg).items() if k not in ("epochs", "workers", "gpu", "max_failures")}
     if path.exists():
         stored = {k: v for k, v in json.loads(path.read_text()).items() if k in mine}
+        if isinstance(stored.get("task_options"), dict):  # runs written before paths were made absolute
+            stored["task_options"] = _absolute_paths(cfg.task, stored["task_options"])
         if stored != mine:
             diff = sorted(k for k in mine if stored.get(k) != mine[k])
             raise ValueError(f"run {cfg.run_dir!r} was started with other settings ({', '.join(diff)}); "

@@ -117,6 +117,16 @@ class Callbacks:
         return item_id, "", None, g, table, ids  # type: ignore[return-value]
 
     @friendly
+    def use_as(self, item_id: str | None) -> tuple[str, Any]:
+        """A result or dataset item as pose A or B of the Instruction tab: the id is checked, then
+        that tab opens with it filled in."""
+        item = (item_id or "").strip()
+        if not item:
+            raise ValueError("choose a result first")
+        self.backend.pose_of(item)  # an unknown id gets its message now, not at "How do I get from A to B?"
+        return item, gr.Tabs(selected="instruction")
+
+    @friendly
     def mesh(self, image: Upload, text: str | None) -> tuple[str, str, str]:
         out = self.backend.recover_mesh(image=uploaded_bytes(image), text=text)
         return str(out.mesh), str(out.params), out.summary
@@ -146,7 +156,16 @@ def _head_note(loaded: bool, what: str, flag: str) -> None:
                     elem_classes=["head-missing"])
 
 
-def _search_tab(cb: Callbacks, targets: tuple[str, ...], search_limit: int) -> None:
+def _use_buttons(tab: str) -> tuple[gr.Button, gr.Button]:
+    """"Use as pose A / B" (wired in :func:`build_app`, which knows the Instruction tab)."""
+    return (gr.Button("Use as pose A", size="sm", elem_id=f"{tab}-use-a"),
+            gr.Button("Use as pose B", size="sm", elem_id=f"{tab}-use-b"))
+
+
+Picker = tuple[gr.Textbox, gr.Button, gr.Button]  # a tab's selected id and its "use as pose A/B" buttons
+
+
+def _search_tab(cb: Callbacks, targets: tuple[str, ...], search_limit: int) -> Picker:
     with gr.Row():
         with gr.Column(scale=2):
             text = gr.Textbox(label="Describe the pose", placeholder="the person kneels with both arms raised",
@@ -171,6 +190,8 @@ def _search_tab(cb: Callbacks, targets: tuple[str, ...], search_limit: int) -> N
                 selected = gr.Textbox(label="Id (click a result, or type one)", elem_id="selected-id")
                 show_body = gr.Button("Show its 3D body")
                 from_pose = gr.Button("Search from this pose")
+            with gr.Row():
+                use_a, use_b = _use_buttons("search")
             body = gr.Model3D(label="3D body", height=320, clear_color=(1, 1, 1, 1), elem_id="body")
             with gr.Accordion("Details (JSON)", open=False):
                 table = gr.JSON(label="Results")
@@ -186,6 +207,7 @@ def _search_tab(cb: Callbacks, targets: tuple[str, ...], search_limit: int) -> N
     from_pose.click(cb.search_from_pose, [selected, target, k, split, caption],
                     [pose_id, text, image, results, table, ids], api_visibility="private",
                     concurrency_limit=search_limit)
+    return selected, use_a, use_b
 
 
 def _mesh_tab(cb: Callbacks, loaded: bool) -> None:
@@ -204,9 +226,10 @@ def _mesh_tab(cb: Callbacks, loaded: bool) -> None:
                  preprocess=False)
 
 
-def _instruction_tab(cb: Callbacks, loaded: bool) -> None:
+def _instruction_tab(cb: Callbacks, loaded: bool) -> tuple[gr.Textbox, gr.Textbox]:
     _head_note(loaded, "Instructions", "--instructions")
-    gr.Markdown("Give each pose as **one** of: an id (from the results or the dataset), a pose file, an image.")
+    gr.Markdown("Give each pose as **one** of: an id (from the results or the dataset: *Use as pose A/B* "
+                "there fills it in), a pose file, an image.")
     sides = []
     with gr.Row():
         for name in ("A", "B"):
@@ -223,9 +246,10 @@ def _instruction_tab(cb: Callbacks, loaded: bool) -> None:
         body_b = gr.Model3D(label="Body B", height=300, clear_color=(1, 1, 1, 1))
     button.click(cb.instruct, sides, [text, body_a, body_b], api_name="instruct", concurrency_limit=2,
                  preprocess=False)
+    return sides[0], sides[3]
 
 
-def _dataset_tab(cb: Callbacks, has_dataset: bool) -> None:
+def _dataset_tab(cb: Callbacks, has_dataset: bool) -> Picker:
     if not has_dataset:
         gr.Markdown("No dataset is known for this index: showing the index's own rows (start with `--data DIR` "
                     "to browse a dataset).")
@@ -240,10 +264,13 @@ def _dataset_tab(cb: Callbacks, has_dataset: bool) -> None:
                            scale=3)
         with gr.Column(scale=2):
             selected = gr.Textbox(label="Id (click an item)", interactive=False)
+            with gr.Row():
+                use_a, use_b = _use_buttons("search")
             body = gr.Model3D(label="3D body", height=400, clear_color=(1, 1, 1, 1))
     ids = gr.State([])
     button.click(cb.explore, [page, split, caption], [items, note, ids], api_name="explore")
     items.select(cb.select, [ids], [selected, body], api_visibility="private")
+    return selected, use_a, use_b
 
 
 def _status_tab(cb: Callbacks, app: gr.Blocks) -> None:
@@ -262,17 +289,20 @@ def build_app(backend: UIBackend, search_concurrency: int = 32, default_concurre
     with gr.Blocks(title="pose-search") as app:
         gr.Markdown(f"# pose-search\nSearch {st['rows']} poses by text, image or pose "
                     f"({', '.join(st['modalities'])}).")
-        with gr.Tabs():
+        with gr.Tabs() as tabs:
             with gr.Tab("Search", id="search"):
-                _search_tab(cb, tuple(st["modalities"]), search_concurrency)
+                pickers = [_search_tab(cb, tuple(st["modalities"]), search_concurrency)]
             with gr.Tab("Mesh recovery", id="mesh"):
                 _mesh_tab(cb, backend.hps is not None)
             with gr.Tab("Instruction", id="instruction"):
-                _instruction_tab(cb, backend.instructions is not None)
+                a_id, b_id = _instruction_tab(cb, backend.instructions is not None)
             with gr.Tab("Dataset", id="dataset"):
-                _dataset_tab(cb, backend.dataset is not None)
+                pickers.append(_dataset_tab(cb, backend.dataset is not None))
             with gr.Tab("Status", id="status"):
                 _status_tab(cb, app)
+        for selected, use_a, use_b in pickers:
+            use_a.click(cb.use_as, [selected], [a_id, tabs], api_visibility="private")
+            use_b.click(cb.use_as, [selected], [b_id, tabs], api_visibility="private")
     app.queue(default_concurrency_limit=default_concurrency, max_size=max_queue)
     return app
 

@@ -81,6 +81,12 @@ def _split(split: Any) -> str | None:
     return split
 
 
+def _photo(image: Any, pipe: Any) -> Any:
+    """An uploaded image as the head ``pipe``'s image encoder takes it: the whole photo at its own
+    size (``any_size`` encoders such as BlazePose) or the 256x192 crop fit, ``(3, H, W)``."""
+    return load_query_image(image, fit=not (pipe is not None and pipe.representation_model.image_any_size))
+
+
 def check_k(k: Any) -> int:
     """``k`` as an int in ``1..MAX_K`` (a UI number field may send a float)."""
     if isinstance(k, bool) or not isinstance(k, (int, float, np.integer, np.floating)) or k != int(k):
@@ -290,7 +296,7 @@ class UIBackend:
             raise ValueError("empty input: upload an image of a person (a text may help)")
         if text is not None:
             text = check_query_text(text)
-        tensor = load_query_image(image) if present(image) else None
+        tensor = _photo(image, pipe) if present(image) else None
         with self.bodies.lock:
             body = recover_body(pipe, image=tensor, text=text, body=self._hps_body())
         mesh, params = body.save(self.files.unique("meshes", "body", ".glb"))
@@ -307,13 +313,13 @@ class UIBackend:
             raise ValueError(f"pose {name}: give exactly one of an id, a pose file or an image"
                              + (f" (got {' and '.join(given)})" if given else ""))
         if present(side.image):
-            image = load_query_image(side.image)
+            image = _photo(side.image, self.instructions)
             body = None
             if self.hps is not None:  # show what the HPS head sees in the image
                 from pose_search.models.heads.hps_pipeline import recover_body
 
                 with self.bodies.lock:
-                    rec = recover_body(self.hps, image=image, body=self._hps_body())
+                    rec = recover_body(self.hps, image=_photo(side.image, self.hps), body=self._hps_body())
                 body, _ = rec.save(self.files.unique("bodies", name, ".glb"))
             return {"images": image[None]}, body
         if present(side.id):

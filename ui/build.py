@@ -90,12 +90,41 @@ def _fmt(seconds: float) -> str:
     return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
 
 
+IMAGE_ENCODERS = ("auto", "blazepose", "cnn")
+
+
+def resolve_image_encoder(choice: str) -> str:
+    """``blazepose`` or ``cnn`` for ``--image-encoder``; ``auto`` is BlazePose (pretrained on real
+    photos: benchmarks/results/real_photos.json) when its environment is built, else the CNN."""
+    if choice not in IMAGE_ENCODERS:
+        raise ValueError(f"--image-encoder {choice!r}: expected one of {', '.join(IMAGE_ENCODERS)}")
+    if choice != "auto":
+        if choice == "blazepose":
+            from pose_search.models.encoders.blazepose import env_python
+
+            env_python()  # BlazePoseEnvError (how to build it) now, not after the data stages
+        return choice
+    from pose_search.models.encoders.blazepose import BlazePoseEnvError, env_python
+
+    try:
+        env_python()
+    except BlazePoseEnvError:
+        return "cnn"
+    return "blazepose"
+
+
 class DemoBuilder:
-    """Builds (or resumes) the bundle at ``root`` for ``scale``; :meth:`run` returns the root."""
+    """Builds (or resumes) the bundle at ``root`` for ``scale``; :meth:`run` returns the root.
+
+    ``image_encoder``: ``blazepose`` (the frozen pretrained BlazePose: photos work) or ``cnn``
+    (our CNN, trained on the renders in the ``image`` stage)."""
 
     def __init__(self, root: str | Path, scale: DemoScale, workers: int | None = None,
-                 log: Callable[[str], None] = print) -> None:
+                 log: Callable[[str], None] = print, image_encoder: str = "cnn") -> None:
+        if image_encoder not in ("blazepose", "cnn"):
+            raise ValueError(f"image_encoder {image_encoder!r}: expected blazepose or cnn")
         self.root, self.scale, self.log = Path(root).absolute(), scale, log
+        self.image_encoder = image_encoder
         self.workers = workers or max(1, min(2, os.cpu_count() or 1))
         self.state_file = self.root / "build.json"
 
@@ -118,7 +147,8 @@ class DemoBuilder:
     # ------------------------------------------------------------------ state
     def _state(self) -> dict[str, Any]:
         if not self.state_file.exists():
-            return {"format": BUILD_FORMAT, "scale": asdict(self.scale), "stages": {}}
+            return {"format": BUILD_FORMAT, "scale": asdict(self.scale), "image_encoder": self.image_encoder,
+                    "stages": {}}
         try:
             state = json.loads(self.state_file.read_text())
         except (OSError, json.JSONDecodeError) as exc:
@@ -126,6 +156,10 @@ class DemoBuilder:
         if state.get("format") != BUILD_FORMAT or state.get("scale") != asdict(self.scale):
             raise ValueError(f"{str(self.root)!r} holds a demo built with other settings "
                              f"({state.get('scale')}); use --rebuild or another --out")
+        built = state.get("image_encoder", "cnn")  # (bundles from before the choice existed: the CNN)
+        if built != self.image_encoder:
+            raise ValueError(f"{str(self.root)!r} holds a demo built with the {built} image encoder, not "
+                             f"{self.image_encoder}; use --image-encoder {built}, --rebuild or another --out")
         return state
 
     def _save_state(self, state: dict[str, Any]) -> None:
@@ -137,7 +171,7 @@ class DemoBuilder:
     def stages(self) -> list[tuple[str, str, Callable[[], None]]]:
         """``(name, description, action)`` in build order."""
         s = self.scale
-        return [
+        stages = [
             ("data", f"synthetic poses, renders and captions ({s.poses})", self._data),
             ("pairs", f"synthetic pose pairs with instructions ({s.pairs} poses)", self._pairs),
             ("posevae", f"pose encoder (VAE, {s.posevae_epochs} epochs)", lambda: self._train(
@@ -146,10 +180,12 @@ class DemoBuilder:
                 "posetext", s.posetext_epochs, 128, 5e-4, self.data, model_config={"text": TEXT_CPU})),
             ("image", f"image encoder (pose regression on renders, {s.image_epochs} epochs)", lambda: self._train(
                 "image", s.image_epochs, 64, 1e-3, self.data, augment=False, model_config={"dropout": 0.0})),
-            ("core", f"PoseEmbroider core ({s.core_epochs} epochs)", lambda: self._train(
+            ("core", f"PoseEmbroider core ({s.core_epochs} epochs"
+                     + (", BlazePose image features" if self.image_encoder == "blazepose" else "") + ")",
+             lambda: self._train(
                 "core", s.core_epochs, 128, 2e-4, self.data, model="poseembroider",
-                image_encoder=str(self.run_dir("image")), pose_encoder=str(self.run_dir("posevae")),
-                text_encoder=str(self.run_dir("posetext")))),
+                image_encoder="blazepose" if self.image_encoder == "blazepose" else str(self.run_dir("image")),
+                pose_encoder=str(self.run_dir("posevae")), text_encoder=str(self.run_dir("posetext")))),
             ("hps", f"mesh-recovery head ({s.hps_epochs} epochs)", lambda: self._train(
                 "hps", s.hps_epochs, 128, 1e-3, self.data, core=str(self.run_dir("core")))),
             ("instructions", f"instruction head ({s.instructions_epochs} epochs)", lambda: self._train(
@@ -158,6 +194,7 @@ class DemoBuilder:
                 val_every=max(1, s.instructions_epochs // 2))),  # validation decodes text: costly
             ("index", "embedding the dataset into the search index", self._index),
         ]
+        return [st for st in stages if not (st[0] == "image" and self.image_encoder == "blazepose")]
 
     def _data(self) -> None:
         self._generate(self.data, "script", self.scale.poses)

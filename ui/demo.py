@@ -19,6 +19,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default=None, help="demo folder (default: <pose-search cache>/demo/<size>)")
     parser.add_argument("--poses", type=int, default=None, help="number of poses (overrides the size's)")
     parser.add_argument("--workers", type=int, default=None, help="data-generation processes")
+    parser.add_argument("--image-encoder", choices=("auto", "blazepose", "cnn"), default="auto",
+                        help="the core's image encoder: blazepose (pretrained on real photos, frozen; "
+                        "`make blazepose-env`) or cnn (ours, trained on the renders); auto: blazepose "
+                        "when its environment is built")
     parser.add_argument("--rebuild", action="store_true", help="remove the demo folder and build it again")
     parser.add_argument("--build-only", action="store_true", help="build (or check) the bundle, do not serve")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: this machine only)")
@@ -29,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from pose_search.config import cache_dir
-    from ui.build import DemoBuilder, clear, scale_for
+    from ui.build import DemoBuilder, clear, resolve_image_encoder, scale_for
     from ui.cli import check_port, parse_auth
 
     scale = scale_for(args.size, args.poses)
@@ -43,7 +47,11 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--out {str(root)!r} is a file, not a demo folder")
     if args.rebuild:
         clear(root)
-    bundle = DemoBuilder(root, scale, workers=args.workers).run()
+    image_encoder = resolve_image_encoder(args.image_encoder)
+    if args.image_encoder == "auto" and image_encoder == "cnn":
+        print("the BlazePose environment is not built (`make blazepose-env`): using the CNN image encoder, "
+              "which knows our renders but not real photos")
+    bundle = DemoBuilder(root, scale, workers=args.workers, image_encoder=image_encoder).run()
     print(f"demo bundle: {bundle}")
     if args.build_only:
         return 0

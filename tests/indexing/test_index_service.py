@@ -11,7 +11,7 @@ import lance
 import numpy as np
 import pytest
 
-from indexing.build import BuildConfig, build, read_vectors
+from indexing.build import BuildConfig, _select_modalities, build, read_vectors
 from indexing.service import SearchService
 from indexing.table import IndexDirError, read_info, table_path
 
@@ -152,7 +152,29 @@ def test_bad_build_inputs_fail_before_any_work(tiny_core_run, tiny_dataset, tiny
         build(BuildConfig(model=str(tiny_core_run), data=str(tmp_path / "nodata"), out=str(tmp_path / "b")))
     with pytest.raises(ValueError, match="ann 'annoy'"):
         build(BuildConfig(model=str(tiny_core_run), data=str(tiny_dataset), out=str(tmp_path / "c"), ann="annoy"))
-    assert not any((tmp_path / x).exists() for x in ("a", "b", "c"))
+    with pytest.raises(ValueError, match="modalities pose, depth: expected some of"):
+        build(BuildConfig(model=str(tiny_core_run), data=str(tiny_dataset), out=str(tmp_path / "d"),
+                          modalities=("pose", "depth")))
+    assert not any((tmp_path / x).exists() for x in ("a", "b", "c", "d"))
+
+
+def test_index_of_some_modalities(index_dir, tiny_core_run, tiny_dataset, tmp_path):
+    """`--modalities pose`: only pose vectors stored and searched; queries still take any input."""
+    info = build(BuildConfig(model=str(tiny_core_run), data=str(tiny_dataset), out=str(tmp_path / "p"),
+                             modalities=("pose",)), progress=False)
+    assert info["modalities"] == ["pose"] and info["rows"] == 48 and set(info["ann"]) == {"pose"}
+    service = SearchService(tmp_path / "p")
+    full = SearchService(index_dir)
+    text = "the left knee is bent"
+    assert [h.id for h in service.search(text=text, k=5)] == [h.id for h in full.search(text=text, k=5)]
+    with pytest.raises(ValueError, match="this index holds pose"):
+        service.search(text=text, target="image")
+    with pytest.raises(IndexDirError, match="indexes pose, not pose, text"):  # resuming with others
+        build(BuildConfig(model=str(tiny_core_run), data=str(tiny_dataset), out=str(tmp_path / "p"),
+                          modalities=("pose", "text")), progress=False)
+    assert _select_modalities(("pose", "text"), ("text",)) == ("text",)
+    with pytest.raises(ValueError, match="modalities image: this model and dataset have pose, text"):
+        _select_modalities(("pose", "text"), ("image",))  # e.g. a dataset without images
 
 
 def test_eval_retrieval_exact_and_through_the_index(index_dir, tiny_core_run, tiny_dataset, tmp_path):

@@ -110,7 +110,7 @@ def test_protocol_round_trip_is_binary_safe():
 
 
 def test_bad_inputs_raise_value_error_before_any_worker():
-    enc = BlazePoseEncoder(env_dir="/nonexistent")  # would fail if a worker were started
+    enc = BlazePoseEncoder(env_dir="/nonexistent", cache=False)  # would fail if a worker were started
     for bad in (torch.zeros(2, 256, 192, 3), torch.zeros(3, 256, 192), torch.zeros(2, 1, 256, 192),
                 torch.zeros(1, 3, 8, 8), torch.zeros(1, 3, 256, 192, dtype=torch.int64),
                 torch.full((1, 3, 256, 192), 255.0), torch.full((1, 3, 256, 192), float("nan"))):
@@ -159,7 +159,7 @@ def test_registry_config_and_checkpoint_without_the_environment(tmp_path):
 
 def test_missing_environment_is_a_clear_error_on_use(tmp_path, monkeypatch):
     monkeypatch.setenv("POSE_SEARCH_BLAZEPOSE_ENV", str(tmp_path / "no-env"))
-    enc = BlazePoseEncoder()
+    enc = BlazePoseEncoder(cache=False)
     with pytest.raises(BlazePoseEnvError, match="make blazepose-env"):
         enc(torch.zeros(1, 3, 256, 192))
 
@@ -170,7 +170,7 @@ def test_environment_without_mediapipe_is_a_clear_error(tmp_path):
     python = tmp_path / "env" / "bin" / "python"
     python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
     python.chmod(0o755)
-    enc = BlazePoseEncoder(env_dir=str(tmp_path / "env"), startup_timeout_s=60)
+    enc = BlazePoseEncoder(env_dir=str(tmp_path / "env"), startup_timeout_s=60, cache=False)
     with pytest.raises(BlazePoseEnvError, match=r"(?s)cannot load MediaPipe.*make blazepose-env"):
         enc(torch.zeros(1, 3, 256, 192))
 
@@ -252,7 +252,7 @@ def encoder():
     except BlazePoseEnvError:
         pytest.skip("the BlazePose environment (.venv-blazepose) is not built: run `make "
                     "blazepose-env` (`make test` does)")
-    enc = BlazePoseEncoder().freeze()
+    enc = BlazePoseEncoder(cache=False).freeze()  # MediaPipe itself on every call (see the cache's test)
     yield enc
     enc.close()
 
@@ -354,3 +354,71 @@ def test_forked_child_starts_its_own_worker(tmp_path):
     assert out.returncode == 0, out.stderr
     parent, in_child, parent_after = map(int, out.stdout.split())
     assert in_child != parent and parent_after == parent  # the parent's worker is untouched
+
+
+def test_result_cache_answers_images_met_before(encoder, tiny_dataset, tmp_path, monkeypatch):
+    """Results by image content: the same pixels again are a lookup (even in another process or
+    after the worker died), equal to MediaPipe's answer; other settings do not share entries."""
+    from pose_search.models.encoders.blazepose import landmarks_from_features
+    from training.tasks.data import load_split
+
+    monkeypatch.setenv("POSE_SEARCH_CACHE", str(tmp_path / "cache"))
+    images = load_split(str(tiny_dataset), "train", ("image",))["image"][:6]
+    direct = encoder(images)
+    cached = BlazePoseEncoder().freeze()
+    try:
+        assert torch.equal(cached(images[:4]), direct[:4]) and len(cached.results) == 4
+        os.kill(cached.worker.pid, signal.SIGKILL)  # answers from the cache need no worker
+        starts = cached.worker.starts
+        assert torch.equal(cached(images[:4].flip(0)), direct[:4].flip(0)) and cached.worker.starts == starts
+        assert torch.equal(cached(images), direct) and len(cached.results) == 6  # 2 new ones computed
+        fresh = BlazePoseEncoder(env_dir="/nonexistent")  # another process's view: no worker needed
+        assert torch.equal(fresh(images), direct)
+        other = BlazePoseEncoder(env_dir="/nonexistent", min_detection_confidence=0.7)
+        with pytest.raises(BlazePoseEnvError):  # not the same settings: not the same entries
+            other(images[:1])
+        lm = cached.detect(images)
+        assert np.array_equal(landmark_features(landmarks_from_features(direct.numpy())), direct.numpy())
+        assert np.array_equal(lm.found, direct[:, -1].numpy() > 0.5)
+    finally:
+        cached.close()
+    for f in (tmp_path / "cache" / "blazepose").iterdir():  # the database and its write-ahead log
+        f.unlink()
+    (tmp_path / "cache" / "blazepose" / "results.sqlite").write_bytes(b"not a database" * 100)
+    broken = BlazePoseEncoder(env_dir="/nonexistent")
+    with pytest.raises(BlazePoseEnvError):  # an unusable cache is skipped, not an error of its own
+        broken(images[:1])
+
+
+# ---------------------------------------------------------------- as a core's image modality
+@pytest.mark.slow
+def test_core_on_blazepose_features_and_a_photo_query(encoder, tmp_path, tiny_dataset, tiny_encoders):
+    """`train core --image-encoder blazepose`'s driver side (config-only checkpoint, features
+    through the worker), then the run as a model: a real photo at its own size is a query."""
+    from pose_search.api import load_model
+    from pose_search.models.encoders.image import load_query_image
+    from pose_search.models.features import load_features
+    from tests.tiny import make_core_run
+    from training.driver import TrainConfig
+    from training.tasks.core import CoreTask
+
+    run = tmp_path / "run"
+    cfg = TrainConfig(task="core", run_dir=str(run), data=str(tiny_dataset), epochs=1, batch_size=8,
+                      task_options={"image_encoder": "blazepose", "pose_encoder": str(tiny_encoders["pose"])})
+    CoreTask(cfg).prepare()
+    saved = load_module(run / "encoders" / "image")
+    assert type(saved).__name__ == "BlazePoseEncoder" and not list(saved.parameters())
+    feats = load_features(run / "features" / "train.safetensors")
+    assert feats["image"].shape == (36, FEATURE_DIM) and feats["image"][:, -1].mean() >= 0.75  # found
+    assert CoreTask(cfg).prepare() is None  # again: nothing recomputed, nothing refused
+
+    make_core_run(tmp_path / "model", {"image": run / "encoders" / "image", "pose": tiny_encoders["pose"]})
+    model = load_model(tmp_path / "model")
+    assert model.image_any_size
+    photo = load_query_image(PHOTOS / "camera.png", fit=False)  # the cameraman: lost in the crop fit
+    assert photo.shape == (3, 512, 512)
+    whole, fitted = model.features(images=[photo])["image"], model.features(images=load_query_image(
+        PHOTOS / "camera.png")[None])["image"]
+    assert whole[0, -1] == 1.0 and fitted[0, -1] == 0.0  # found at its own size only
+    q = model.query("pose", images=[photo, load_query_image(PHOTOS / "astronaut.jpg", fit=False)])
+    assert q.shape[0] == 2 and torch.allclose(q.norm(dim=1), torch.ones(2), atol=1e-4)

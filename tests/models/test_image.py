@@ -243,3 +243,40 @@ def test_decode_images_and_errors(tmp_path):
     assert img.shape == (3, 256, 192) and 0 <= img.min() and img.max() <= 1
     with pytest.raises(ValueError, match="missing.png"):
         load_image_file(tmp_path / "missing.png")
+
+
+def test_query_image_fit_or_whole_photo(tmp_path):
+    from pose_search.models.encoders.image import MAX_PHOTO_SIDE, ImageDecodeError, load_query_image
+
+    rng = np.random.default_rng(0)
+    wide = rng.integers(0, 256, (300, 2000, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(wide).save(buf, format="PNG")
+    path = tmp_path / "wide.png"
+    path.write_bytes(buf.getvalue())
+    for item in (wide, buf.getvalue(), path, str(path), Image.fromarray(wide)):
+        assert load_query_image(item).shape == (3, 256, 192)  # the crop fit
+        whole = load_query_image(item, fit=False)  # the whole photo, shrunk to the longest side
+        assert whole.shape == (3, round(300 * MAX_PHOTO_SIDE / 2000), MAX_PHOTO_SIDE)
+        assert whole.dtype == torch.float32 and 0 <= whole.min() and whole.max() <= 1
+    small = wide[:40, :30]
+    assert torch.equal(load_query_image(small, fit=False), torch.from_numpy(small).permute(2, 0, 1).float() / 255)
+    with pytest.raises(ImageDecodeError, match="cannot be decoded"):
+        load_query_image(b"not an image", fit=False)
+    with pytest.raises(ImageDecodeError, match="uint8"):
+        load_query_image(wide.astype(np.float32), fit=False)
+    with pytest.raises(FileNotFoundError, match="missing.png"):
+        load_query_image(tmp_path / "missing.png", fit=False)
+
+
+def test_crop_encoders_refuse_photos_of_different_sizes(tiny_core_run):
+    from pose_search.api import load_model
+
+    model = load_model(tiny_core_run)
+    assert not model.image_any_size
+    crops = [torch.rand(3, 256, 192), torch.rand(3, 256, 192)]
+    assert torch.allclose(model.features(images=crops)["image"], model.features(images=torch.stack(crops))["image"])
+    with pytest.raises(ValueError, match="different sizes"):
+        model.features(images=[torch.rand(3, 256, 192), torch.rand(3, 100, 80)])
+    with pytest.raises(ValueError, match="list of \\(3, H, W\\)"):
+        model.features(images=[])

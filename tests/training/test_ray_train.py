@@ -32,7 +32,7 @@ def _metrics(run_dir):
 
 
 def test_killed_run_resumes_and_ends_like_an_uninterrupted_one(tmp_path, tiny_dataset, tiny_encoders):
-    epochs = 14
+    epochs = 8  # killed after 3: enough epochs left that the kill lands mid-run
     # its own Ray temp dir (short: Unix socket paths), apart from any other Ray instance here
     ray_tmp = tempfile.mkdtemp(prefix="rk", dir="/tmp")
     env = {**os.environ, "RAY_DEDUP_LOGS": "0", "RAY_TMPDIR": ray_tmp}

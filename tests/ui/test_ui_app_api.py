@@ -137,3 +137,19 @@ def test_a_path_named_by_the_client_is_never_read(server, tmp_path):
     events = [line.split(": ", 1) for line in stream.splitlines() if line.startswith(("event", "data"))]
     kinds = [v for k, v in events if k == "event"]
     assert "error" in kinds and "complete" not in kinds, stream
+
+
+def test_use_as_pose_a_or_b_checks_the_id(backend):
+    """"Use as pose A/B" (a UI-only event): the id is checked before the Instruction tab opens."""
+    import gradio as gr
+
+    from ui.app import Callbacks
+
+    cb = Callbacks(backend)
+    known = _ids(backend, 1)[0]
+    item, tabs = cb.use_as(f"  {known} ")
+    assert item == known and tabs.selected == "instruction"
+    with pytest.raises(gr.Error, match="choose a result first"):
+        cb.use_as("   ")
+    with pytest.raises(gr.Error, match="unknown id"):
+        cb.use_as("no-such-id")

@@ -1,5 +1,6 @@
 """A real browser (the system chromium, driven by playwright): load the page, type a query, click
-Search, wait for the result images, pick one and see its id and 3D body; a screenshot.
+Search, wait for the result images, pick one and see its id and 3D body; a screenshot; then
+"Use as pose A" opens the Instruction tab with that id.
 
 Set POSE_SEARCH_SCREENSHOT=PATH to also keep the screenshot there (e.g. docs/ui.png).
 """
@@ -21,9 +22,10 @@ LOADED_IMAGES = """n => [...document.querySelectorAll('#results img')]
                       .filter(i => i.complete && i.naturalWidth > 0).length >= n"""
 
 
-def search_and_screenshot(url: str, query: str, out: Path, user_data_dir: Path, results: int = 8) -> str:
-    """Open ``url``, search ``query``, click the first result; screenshot to ``out``. Returns the
-    id the page shows as selected."""
+def search_and_screenshot(url: str, query: str, out: Path, user_data_dir: Path, results: int = 8
+                          ) -> tuple[str, str]:
+    """Open ``url``, search ``query``, click the first result; screenshot to ``out``; then "Use as
+    pose A". Returns the id the page shows as selected and the Instruction tab's pose A id."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -44,7 +46,12 @@ def search_and_screenshot(url: str, query: str, out: Path, user_data_dir: Path, 
             page.wait_for_selector("#body canvas", timeout=60_000)
             page.wait_for_timeout(1500)  # let the 3D view draw
             page.screenshot(path=str(out), full_page=True)
-            return selected
+            page.locator("#search-use-a").click()
+            a_id = page.locator("#instruct-a-id textarea, #instruct-a-id input").first
+            a_id.wait_for(state="visible", timeout=60_000)  # the Instruction tab opened
+            page.wait_for_function("() => document.querySelector('#instruct-a-id textarea, #instruct-a-id input')"
+                                   "?.value.length > 0", timeout=60_000)
+            return selected, a_id.input_value()
         finally:
             context.close()
 
@@ -55,9 +62,10 @@ def test_search_in_a_real_browser(server, backend, tmp_path):
         pytest.skip("/usr/bin/chromium is missing (apt-get install chromium)")
     shot = tmp_path / "ui.png"
     query = "the left knee is bent"
-    selected = search_and_screenshot(server, query, shot, tmp_path / "profile", results=8)
+    selected, pose_a = search_and_screenshot(server, query, shot, tmp_path / "profile", results=8)
     first = backend.service.search(text=query, k=12)[0].id
     assert selected == first  # clicking the first result selects it
+    assert pose_a == first  # "Use as pose A" carried it to the Instruction tab
     assert shot.stat().st_size > 50_000  # a real page, not a blank one
     keep = os.environ.get("POSE_SEARCH_SCREENSHOT")
     if keep:

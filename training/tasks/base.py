@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
@@ -23,6 +23,9 @@ class Task(ABC):
     # in object storage is not copied to every training node)
     workers_read_data: bool = True
     higher_is_better: bool = False
+    # options naming files or runs (workers resolve them, maybe in another working directory)
+    path_options: ClassVar[frozenset[str]] = frozenset(
+        {"image_encoder", "pose_encoder", "text_encoder", "core", "init", "text_pretrained_dir"})
 
     def __init__(self, cfg: TrainConfig) -> None:
         self.cfg = cfg

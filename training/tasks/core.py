@@ -55,9 +55,11 @@ class CoreTask(Task):
         for split in ("train", self.options["val_split"]):
             if split_size(self.cfg.data, split) == 0:
                 raise ValueError(f"dataset {self.cfg.data!r} has no rows in split {split!r}")
-        encoders = {}
+        encoders, dirs = {}, {}
         for m, path in given.items():
-            directory = _encoder_dir(Path(path))
+            directory = _encoder_dir(Path(path)) if not _frozen_name(path, m) else \
+                _save_frozen(path, self.run_dir / "encoders" / m)
+            dirs[m] = directory
             module = load_module(directory)
             if getattr(module, "modality", None) != m:
                 raise ValueError(f"{path!r} holds a {getattr(module, 'modality', type(module).__name__)!r} "
@@ -66,7 +68,7 @@ class CoreTask(Task):
             target = self.run_dir / "encoders" / m
             if not target.exists():
                 shutil.copytree(directory, target)
-        key = _features_key(self.cfg.data, {m: _encoder_dir(Path(p)) for m, p in given.items()})
+        key = _features_key(self.cfg.data, dirs)
         for split in ("train", self.options["val_split"]):
             path = self.run_dir / "features" / f"{split}.safetensors"
             if path.exists():
@@ -142,13 +144,35 @@ class AlignerTask(CoreTask):
     default_model = "aligner"
 
 
+def _frozen_name(value: str, modality: str) -> bool:
+    """Whether ``value`` names a registered pretrained encoder that needs no training (e.g.
+    ``blazepose``) rather than a checkpoint or run directory."""
+    from pose_search.models.registry import list_models
+
+    return not Path(value).exists() and value in list_models(f"encoder.{modality}")
+
+
+def _save_frozen(name: str, target: Path) -> Path:
+    """A config-only checkpoint of the pretrained encoder ``name`` in ``target`` (once)."""
+    from pose_search.checkpoint import save_module
+    from pose_search.models.registry import create_model
+
+    if (target / "config.json").exists():
+        return target
+    module = create_model(name)
+    if any(True for _ in module.parameters()):
+        raise ValueError(f"encoder {name!r} has weights to train: give the run directory of a trained one")
+    return save_module(target, name, module.config(), module)
+
+
 def _encoder_dir(path: Path) -> Path:
     """An encoder checkpoint directory, given it or a training run directory that exported one."""
     for candidate in (path, path / "best" / "encoder", path / "last" / "encoder"):
         if (candidate / "config.json").exists():
             return candidate
     raise ValueError(f"{str(path)!r} is neither an encoder checkpoint nor a run directory with one "
-                     "(looked for config.json, best/encoder/, last/encoder/)")
+                     "(looked for config.json, best/encoder/, last/encoder/), nor a pretrained encoder's name "
+                     "(image: blazepose)")
 
 
 def _features_key(data: str, encoders: dict[str, Path]) -> str:
@@ -157,7 +181,9 @@ def _features_key(data: str, encoders: dict[str, Path]) -> str:
     h.update((Path(data) / "manifest.json").read_bytes())
     for m in sorted(encoders):
         h.update(m.encode())
-        for name in ("config.json", "model.safetensors"):
-            f = encoders[m] / name
-            h.update(f.read_bytes() if name == "config.json" else str(f.stat().st_size).encode() + str(f.stat().st_mtime_ns).encode())
+        config = (encoders[m] / "config.json").read_bytes()
+        h.update(config)
+        if b"weights_sha256" not in config:  # older checkpoints: the weights file's size and time
+            f = encoders[m] / "model.safetensors"
+            h.update(str(f.stat().st_size).encode() + str(f.stat().st_mtime_ns).encode())
     return h.hexdigest()[:20]

@@ -31,6 +31,8 @@ class ModalityEncoder(nn.Module):
 
     modality: ClassVar[str] = ""
     token_output: ClassVar[bool] = False  # True: (B, N, D) tokens (image); False: (B, D)
+    # True (image encoders): takes photos at their own size, one by one (no 256x192 crop fit)
+    any_size: ClassVar[bool] = False
 
     def __init__(self) -> None:
         super().__init__()

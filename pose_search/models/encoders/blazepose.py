@@ -37,6 +37,7 @@ import torch
 
 from pose_search.models.encoders import blazepose_worker as protocol
 from pose_search.models.encoders.base import ModalityEncoder
+from pose_search.models.encoders.blazepose_cache import ResultCache
 from pose_search.models.encoders.blazepose_process import (
     WorkerError,
     WorkerProcess,
@@ -117,6 +118,17 @@ def landmark_features(lm: BlazePoseLandmarks) -> np.ndarray:
     return feats
 
 
+def landmarks_from_features(feats: np.ndarray) -> BlazePoseLandmarks:
+    """The inverse of :func:`landmark_features`: ``(B, 265)`` -> landmarks (zeros where not found)."""
+    f = np.asarray(feats, dtype=np.float32).reshape(-1, FEATURE_DIM)
+    b = len(f)
+    return BlazePoseLandmarks(found=f[:, FEATURE_SLICES["found"]][:, 0] > 0.5,
+                              image=f[:, FEATURE_SLICES["image"]].reshape(b, _L, 3).copy(),
+                              world=f[:, FEATURE_SLICES["world"]].reshape(b, _L, 3).copy(),
+                              visibility=f[:, FEATURE_SLICES["visibility"]].copy(),
+                              presence=f[:, FEATURE_SLICES["presence"]].copy())
+
+
 def images_to_uint8(images: torch.Tensor | np.ndarray) -> np.ndarray:
     """``(B, 3, H, W)`` float in [0, 1] or uint8 -> uint8 RGB ``(B, H, W, 3)``; ValueError if not."""
     x = torch.as_tensor(images)
@@ -160,10 +172,11 @@ class BlazePoseEncoder(ModalityEncoder):
 
     modality: ClassVar[str] = "image"
     token_output: ClassVar[bool] = False
+    any_size: ClassVar[bool] = True  # its detector finds people better in the whole photo than in our crop fit
 
     def __init__(self, env_dir: str | None = None, model_complexity: int = 1,
                  min_detection_confidence: float = 0.5, batch_size: int = 16,
-                 timeout_s: float = 60.0, startup_timeout_s: float = 180.0) -> None:
+                 timeout_s: float = 60.0, startup_timeout_s: float = 180.0, cache: bool = True) -> None:
         super().__init__()
         if model_complexity != 1:
             raise ValueError(f"model_complexity={model_complexity}: only 1 (the full model) ships in "
@@ -178,15 +191,28 @@ class BlazePoseEncoder(ModalityEncoder):
         self.batch_size = batch_size
         self.timeout_s = timeout_s
         self.startup_timeout_s = startup_timeout_s
+        self.cache = bool(cache)
         self.output_dim = FEATURE_DIM
         self._worker: WorkerProcess | None = None
+        self._results: ResultCache | None = None
 
     def config(self) -> dict[str, Any]:
         """Constructor arguments (``env_dir=None``: resolved on use, so checkpoints stay portable)."""
         return {"env_dir": self.env_dir, "model_complexity": self.model_complexity,
                 "min_detection_confidence": self.min_detection_confidence,
                 "batch_size": self.batch_size, "timeout_s": self.timeout_s,
-                "startup_timeout_s": self.startup_timeout_s}
+                "startup_timeout_s": self.startup_timeout_s, "cache": self.cache}
+
+    @property
+    def results(self) -> ResultCache | None:
+        """The on-disk result cache (``$POSE_SEARCH_CACHE/blazepose/results.sqlite``; None when
+        ``cache`` is off): BlazePose is deterministic per image, so an image met again is a lookup."""
+        if self.cache and self._results is None:
+            from pose_search.config import cache_dir
+
+            namespace = f"mediapipe{MEDIAPIPE_VERSION}-c{self.model_complexity}-d{self.min_detection_confidence}"
+            self._results = ResultCache(cache_dir() / "blazepose" / "results.sqlite", namespace)
+        return self._results
 
     # ---- the worker
     @property
@@ -213,8 +239,26 @@ class BlazePoseEncoder(ModalityEncoder):
 
     # ---- API
     def detect(self, images: torch.Tensor | np.ndarray) -> BlazePoseLandmarks:
-        """Landmarks of ``(B, 3, H, W)`` images (float [0, 1] or uint8), person found or not."""
+        """Landmarks of ``(B, 3, H, W)`` images (float [0, 1] or uint8), person found or not
+        (images met before come from the result cache)."""
         pixels = images_to_uint8(images)
+        results = self.results
+        if results is None:
+            return self._run(pixels)
+        keys = [results.key(px) for px in pixels]
+        known = results.get(keys)
+        todo = [i for i, k in enumerate(keys) if k not in known]
+        feats = np.zeros((len(pixels), FEATURE_DIM), np.float32)
+        for i, k in enumerate(keys):
+            if k in known:
+                feats[i] = known[k]
+        if todo:
+            feats[todo] = landmark_features(self._run(pixels[todo]))
+            results.put({keys[i]: feats[i] for i in todo})
+        return landmarks_from_features(feats)
+
+    def _run(self, pixels: np.ndarray) -> BlazePoseLandmarks:
+        """MediaPipe through the worker on uint8 ``(B, H, W, 3)``, in batches of ``batch_size``."""
         parts = [protocol.empty_result(0)]
         for s in range(0, len(pixels), self.batch_size):
             chunk = pixels[s : s + self.batch_size]

@@ -20,18 +20,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-n", type=int, default=1, help="number of instructions (with --sample)")
 
 
-def resolve_input(value: str, data: str | None) -> dict[str, Any]:
-    """``{"poses": (1, 22, 3)}`` or ``{"images": (1, 3, 256, 192)}`` for an id, a pose file or an image."""
+def resolve_input(value: str, data: str | None, fit: bool = True) -> dict[str, Any]:
+    """``{"poses": (1, 22, 3)}`` or ``{"images": (1, 3, 256, 192)}`` for an id, a pose file or an
+    image (``fit=False``: the whole photo ``(1, 3, H, W)``, for image encoders that take any size)."""
     import numpy as np
 
     from pose_search.body.io import load_pose_file
-    from pose_search.models.encoders.image import load_image_file
+    from pose_search.models.encoders.image import load_query_image
 
     path = Path(value)
     if path.suffix.lower() in IMAGE_SUFFIXES:
         if not path.is_file():
             raise FileNotFoundError(f"image file {value!r} does not exist")
-        return {"images": load_image_file(path)[None]}
+        return {"images": load_query_image(path, fit=fit)[None]}
     if path.suffix.lower() in (".npy", ".npz"):
         return {"poses": load_pose_file(path)[None]}
     if data is None:
@@ -55,6 +56,9 @@ def run(args: argparse.Namespace) -> int:
     pipe = load_model(args.model)
     if not isinstance(pipe, InstructionPipeline):
         raise ValueError(f"{args.model!r} is not an instructions run (train one with `pose-search train instructions`)")
+    if pipe.representation_model.image_any_size:  # images again, whole (checked above as crops)
+        a, b = (resolve_input(v, args.data, fit=False) if "images" in x else x
+                for v, x in ((args.source, a), (args.target, b)))
     for i in range(max(1, args.n if args.sample else 1)):
         print(pipe.instruct(a, b, sample=args.sample, seed=args.seed + i)[0])
     return 0

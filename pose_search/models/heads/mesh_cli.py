@@ -17,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pose_search.api import load_model
     from pose_search.body.io import check_mesh_path
-    from pose_search.models.encoders.image import load_image_file
+    from pose_search.models.encoders.image import load_query_image
     from pose_search.models.encoders.tokenizer import check_query_text
     from pose_search.models.heads.hps_pipeline import HPSPipeline, recover_body
 
@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     pipe = load_model(args.model)
     if not isinstance(pipe, HPSPipeline):
         raise ValueError(f"{args.model!r} is not an HPS run (train one with `pose-search train hps`)")
-    image = load_image_file(args.image) if args.image else None
+    image = load_query_image(args.image, fit=not pipe.representation_model.image_any_size) if args.image else None
     mesh, params = recover_body(pipe, image=image, text=args.text).save(args.out)
     print(f"wrote {mesh} and {params}")
     return 0
