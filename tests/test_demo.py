@@ -95,3 +95,7 @@ def test_demo_image_encoder_choice(tmp_path, monkeypatch):
     blaze._save_state(blaze._state())
     with pytest.raises(ValueError, match="built with the blazepose image encoder, not cnn"):
         DemoBuilder(tmp_path / "demo", scale, image_encoder="cnn")._state()
+    from ui.build import built_image_encoder
+
+    assert built_image_encoder(tmp_path / "demo") == "blazepose"  # what `--image-encoder auto` keeps
+    assert built_image_encoder(tmp_path / "nothing") is None

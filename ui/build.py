@@ -62,7 +62,7 @@ class DemoScale:
 SCALES: dict[str, DemoScale] = {
     # the image CNN needs ~300 steps to leave the mean pose: small data gets more epochs
     "small": DemoScale(poses=1500, pairs=1500, posevae_epochs=6, posetext_epochs=3, image_epochs=10,
-                       core_epochs=10, hps_epochs=8, instructions_epochs=6),
+                       core_epochs=10, hps_epochs=8, instructions_epochs=4),
     "medium": DemoScale(poses=6000, pairs=6000, posevae_epochs=6, posetext_epochs=4, image_epochs=6,
                         core_epochs=10, hps_epochs=8, instructions_epochs=8),
     "large": DemoScale(poses=22000, pairs=22000, posevae_epochs=4, posetext_epochs=3, image_epochs=6,
@@ -111,6 +111,16 @@ def resolve_image_encoder(choice: str) -> str:
     except BlazePoseEnvError:
         return "cnn"
     return "blazepose"
+
+
+def built_image_encoder(root: str | Path) -> str | None:
+    """The image encoder a (partly) built demo folder was built with, or None when there is none
+    (``auto`` keeps it, so an existing bundle is reused as it is)."""
+    try:
+        state = json.loads((Path(root) / "build.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    return state.get("image_encoder", "cnn") if isinstance(state, dict) else None
 
 
 class DemoBuilder:
@@ -263,6 +273,8 @@ class DemoBuilder:
         os.environ.setdefault("POSE_SEARCH_TORCH_THREADS", str(os.cpu_count() or 1))
         state = self._state()
         estimates = self.scale.estimates()
+        if self.image_encoder == "blazepose":  # BlazePose over every render (~60 ms each) before the core trains
+            estimates["core"] += 60.0 * self.scale.poses / 1000
         stages = self.stages()
         todo = [name for name, _, _ in stages if not self._done(name, state)]
         if todo:

@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from pose_search.config import cache_dir
-    from ui.build import DemoBuilder, clear, resolve_image_encoder, scale_for
+    from ui.build import DemoBuilder, built_image_encoder, clear, resolve_image_encoder, scale_for
     from ui.cli import check_port, parse_auth
 
     scale = scale_for(args.size, args.poses)
@@ -47,8 +47,9 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--out {str(root)!r} is a file, not a demo folder")
     if args.rebuild:
         clear(root)
-    image_encoder = resolve_image_encoder(args.image_encoder)
-    if args.image_encoder == "auto" and image_encoder == "cnn":
+    built = built_image_encoder(root) if args.image_encoder == "auto" else None  # auto keeps a built demo's
+    image_encoder = built or resolve_image_encoder(args.image_encoder)
+    if args.image_encoder == "auto" and built is None and image_encoder == "cnn":
         print("the BlazePose environment is not built (`make blazepose-env`): using the CNN image encoder, "
               "which knows our renders but not real photos")
     bundle = DemoBuilder(root, scale, workers=args.workers, image_encoder=image_encoder).run()
