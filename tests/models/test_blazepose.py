@@ -283,6 +283,23 @@ def test_landmarks_on_anny_renders(encoder, tiny_dataset):
     assert torch.equal(encoder(images[:4].flip(0)), feats[:4].flip(0))
 
 
+@pytest.mark.slow
+def test_two_worker_processes_give_the_same_features(encoder, tiny_dataset):
+    from training.tasks.data import load_split
+
+    images = load_split(str(tiny_dataset), "train", ("image",))["image"][:20]
+    one = BlazePoseEncoder(cache=False, processes=1, batch_size=4).freeze()
+    two = BlazePoseEncoder(cache=False, processes=2, batch_size=4).freeze()
+    try:
+        assert torch.equal(two(images), one(images))  # 5 chunks over 2 processes, back in order
+        assert len(two._workers) == 2 and len({w.pid for w in two._workers}) == 2 and len(one._workers) == 1
+    finally:
+        one.close()
+        two.close()
+    with pytest.raises(ValueError, match="must be positive"):
+        BlazePoseEncoder(processes=0)
+
+
 def test_no_person_on_blank_and_noise(encoder):
     rng = np.random.default_rng(0)
     images = torch.stack([torch.zeros(3, 256, 192, dtype=torch.uint8),

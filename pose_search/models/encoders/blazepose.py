@@ -176,15 +176,16 @@ class BlazePoseEncoder(ModalityEncoder):
 
     def __init__(self, env_dir: str | None = None, model_complexity: int = 1,
                  min_detection_confidence: float = 0.5, batch_size: int = 16,
-                 timeout_s: float = 60.0, startup_timeout_s: float = 180.0, cache: bool = True) -> None:
+                 timeout_s: float = 60.0, startup_timeout_s: float = 180.0, cache: bool = True,
+                 processes: int | None = None) -> None:
         super().__init__()
         if model_complexity != 1:
             raise ValueError(f"model_complexity={model_complexity}: only 1 (the full model) ships in "
                              f"the mediapipe=={MEDIAPIPE_VERSION} wheel; 0 and 2 would be downloaded")
         if not 0.0 < min_detection_confidence < 1.0:
             raise ValueError(f"min_detection_confidence must be in (0, 1), got {min_detection_confidence}")
-        if batch_size < 1 or timeout_s <= 0 or startup_timeout_s <= 0:
-            raise ValueError("batch_size, timeout_s and startup_timeout_s must be positive")
+        if batch_size < 1 or timeout_s <= 0 or startup_timeout_s <= 0 or (processes is not None and processes < 1):
+            raise ValueError("batch_size, timeout_s, startup_timeout_s and processes must be positive")
         self.env_dir = env_dir
         self.model_complexity = model_complexity
         self.min_detection_confidence = min_detection_confidence
@@ -192,8 +193,9 @@ class BlazePoseEncoder(ModalityEncoder):
         self.timeout_s = timeout_s
         self.startup_timeout_s = startup_timeout_s
         self.cache = bool(cache)
+        self.processes = processes
         self.output_dim = FEATURE_DIM
-        self._worker: WorkerProcess | None = None
+        self._workers: list[WorkerProcess] = []
         self._results: ResultCache | None = None
 
     def config(self) -> dict[str, Any]:
@@ -201,7 +203,7 @@ class BlazePoseEncoder(ModalityEncoder):
         return {"env_dir": self.env_dir, "model_complexity": self.model_complexity,
                 "min_detection_confidence": self.min_detection_confidence,
                 "batch_size": self.batch_size, "timeout_s": self.timeout_s,
-                "startup_timeout_s": self.startup_timeout_s, "cache": self.cache}
+                "startup_timeout_s": self.startup_timeout_s, "cache": self.cache, "processes": self.processes}
 
     @property
     def results(self) -> ResultCache | None:
@@ -214,27 +216,37 @@ class BlazePoseEncoder(ModalityEncoder):
             self._results = ResultCache(cache_dir() / "blazepose" / "results.sqlite", namespace)
         return self._results
 
-    # ---- the worker
+    # ---- the workers
     @property
-    def worker(self) -> WorkerProcess:
-        """The (lazily created) worker; it starts on the first request."""
-        if self._worker is None:
+    def n_processes(self) -> int:
+        """Worker processes used for a batch: ``processes``, else 2 where there are 2+ cores (MediaPipe
+        runs each image on one core, so a second process nearly halves a batch's time)."""
+        return self.processes or max(1, min(2, os.cpu_count() or 1))
+
+    def _worker_at(self, i: int) -> WorkerProcess:
+        """Worker ``i`` (created lazily; its process starts on its first request)."""
+        while len(self._workers) <= i:
             command = [str(env_python(self.env_dir)), "-I", protocol.__file__,
                        "--model-complexity", str(self.model_complexity),
                        "--min-detection-confidence", str(self.min_detection_confidence)]
-            self._worker = WorkerProcess(command, name="BlazePose worker", hint=BUILD_HINT,
-                                         startup_timeout_s=self.startup_timeout_s)
-        return self._worker
+            self._workers.append(WorkerProcess(command, name="BlazePose worker", hint=BUILD_HINT,
+                                               startup_timeout_s=self.startup_timeout_s))
+        return self._workers[i]
+
+    @property
+    def worker(self) -> WorkerProcess:
+        """The first worker (the one single images go to)."""
+        return self._worker_at(0)
 
     def close(self) -> None:
-        """Stop the worker process (the next call starts a new one)."""
-        if self._worker is not None:
-            self._worker.close()
+        """Stop the worker processes (the next call starts new ones)."""
+        for worker in self._workers:
+            worker.close()
 
     def __getstate__(self) -> dict[str, Any]:
-        # Pickled copies (Ray tasks, spawned DataLoader workers) start their own worker.
+        # Pickled copies (Ray tasks, spawned DataLoader workers) start their own workers.
         state = self.__dict__.copy()
-        state["_worker"] = None
+        state["_workers"] = []
         return state
 
     # ---- API
@@ -259,20 +271,35 @@ class BlazePoseEncoder(ModalityEncoder):
 
     def _run(self, pixels: np.ndarray) -> BlazePoseLandmarks:
         """MediaPipe through the worker on uint8 ``(B, H, W, 3)``, in batches of ``batch_size``."""
-        parts = [protocol.empty_result(0)]
-        for s in range(0, len(pixels), self.batch_size):
-            chunk = pixels[s : s + self.batch_size]
-            try:
-                _, payload = self.worker.request({"op": "detect"}, protocol.to_npy(chunk), self.timeout_s)
-            except WorkerStartError as exc:
-                raise BlazePoseEnvError(str(exc)) from None
-            except WorkerError as exc:
-                raise BlazePoseError(str(exc)) from None
-            parts.append(protocol.from_npz(payload))
+        chunks = [pixels[s : s + self.batch_size] for s in range(0, len(pixels), self.batch_size)]
+        n = min(self.n_processes, len(chunks))
+        if n <= 1:
+            parts = [self._request(0, c) for c in chunks]
+        else:  # chunk j goes to worker j mod n; each worker's chunks in order, in its own thread
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._worker_at(n - 1)  # all created here, not from the threads
+
+            def lane(k: int) -> list[tuple[int, dict[str, np.ndarray]]]:
+                return [(j, self._request(k, chunks[j])) for j in range(k, len(chunks), n)]
+
+            with ThreadPoolExecutor(n, thread_name_prefix="blazepose") as pool:
+                done = [item for items in pool.map(lane, range(n)) for item in items]
+            parts = [part for _, part in sorted(done, key=lambda t: t[0])]
+        parts = [protocol.empty_result(0), *parts]
         arrays = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
         if len(arrays["found"]) != len(pixels):
             raise BlazePoseError(f"worker answered {len(arrays['found'])} results for {len(pixels)} images")
         return BlazePoseLandmarks(**arrays)
+
+    def _request(self, i: int, chunk: np.ndarray) -> dict[str, np.ndarray]:
+        try:
+            _, payload = self._worker_at(i).request({"op": "detect"}, protocol.to_npy(chunk), self.timeout_s)
+        except WorkerStartError as exc:
+            raise BlazePoseEnvError(str(exc)) from None
+        except WorkerError as exc:
+            raise BlazePoseError(str(exc)) from None
+        return protocol.from_npz(payload)
 
     def landmarks(self, image: torch.Tensor | np.ndarray) -> BlazePoseLandmarks:
         """One image ``(3, H, W)`` (or ``(1, 3, H, W)``) -> its landmarks (batch of 1), or
@@ -295,8 +322,8 @@ class BlazePoseEncoder(ModalityEncoder):
 
     def extra_repr(self) -> str:
         env = self.env_dir or f"{default_env_dir()} (default)"
-        pid = self._worker.pid if self._worker is not None else None
-        return f"env={env}, model_complexity={self.model_complexity}, worker_pid={pid}"
+        pids = [w.pid for w in self._workers]
+        return f"env={env}, model_complexity={self.model_complexity}, worker_pids={pids}"
 
 
 @register_model("blazepose", "encoder.image")
