@@ -60,7 +60,8 @@ def evaluate(service, joints_of) -> dict[str, dict]:
 
             found = bool(service.model.features(images=[load_query_image(PHOTOS / photo, fit=False)])["image"][0, -1])
         out[photo] = {"top": [h.id for h in hits], "person_found": found,
-                      "properties": {p: int(check_property(p, joints).sum()) for p in props}}
+                      "properties": {p: int(check_property(p, joints).sum()) for p in props},
+                      "poses": [h.pose for h in hits]}  # (for the picture; not written to the JSON)
     return out
 
 
@@ -88,20 +89,20 @@ def main() -> None:
                                       .column("pose").to_pylist(), np.float32).reshape(-1, 22, 3))
     chance = {name: round(float(check_property(name, all_joints).mean()), 4)
               for name in sorted({q for ps in PHOTO_PROPERTIES.values() for q in ps})}
-    results, seconds, services = {}, {}, {}
+    results, seconds, poses = {}, {}, {}
     for name, run in cores.items():
         index = root / f"index_photos_{name}"
         start = time.perf_counter()
         build(BuildConfig(model=str(root / "runs" / run), data=str(root / "data"), out=str(index),
                           modalities=("pose",)), progress=True)
         seconds[f"index_{name}"] = round(time.perf_counter() - start, 1)
-        services[name] = SearchService(index)
         start = time.perf_counter()
-        photos = evaluate(services[name], joints_of)
+        photos = evaluate(SearchService(index), joints_of)
         seconds[f"queries_{name}"] = round(time.perf_counter() - start, 1)
         counts = [ph["properties"] for ph in photos.values()]
         satisfied, total = sum(sum(c.values()) for c in counts), K * sum(len(c) for c in counts)
         expected = sum(K * chance[q] for props in PHOTO_PROPERTIES.values() for q in props)
+        poses[name] = {ph: v.pop("poses") for ph, v in photos.items()}
         results[name] = {"run": run, "photos": photos, "top5_property_rate": round(satisfied / total, 4),
                          "chance_rate": round(expected / total, 4), "renders": render_metrics(root / "runs" / run)}
         print(name, json.dumps({k: v for k, v in results[name].items() if k != "photos"}), flush=True)
@@ -110,11 +111,12 @@ def main() -> None:
            "seconds": seconds, "machine": {"cpus": os.cpu_count(), "platform": platform.platform()}}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(out, indent=2) + "\n")
-    picture(services, results, Path(args.picture))
+    picture(poses, Path(args.picture))
 
 
-def picture(services: dict, results: dict, out: Path, shown: int = 3) -> Path:
-    """Each photo beside the top ``shown`` poses of each core (one fixed camera)."""
+def picture(poses: dict[str, dict[str, list[np.ndarray]]], out: Path, shown: int = 3) -> Path:
+    """Each photo beside the top ``shown`` poses (``poses[core][photo]``, best first) of each core
+    (one fixed camera)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -124,7 +126,7 @@ def picture(services: dict, results: dict, out: Path, shown: int = 3) -> Path:
     from benchmarks.pictures import Drawer
 
     draw = Drawer()
-    names = list(results)
+    names = list(poses)
     cols = 1 + shown * len(names)
     fig, axes = plt.subplots(len(PHOTO_PROPERTIES), cols, figsize=(cols * 1.9, len(PHOTO_PROPERTIES) * 2.6),
                              dpi=110, squeeze=False)
@@ -133,12 +135,9 @@ def picture(services: dict, results: dict, out: Path, shown: int = 3) -> Path:
             axes[r, 0].imshow(im.convert("RGB"))
         axes[r, 0].set_title(photo, fontsize=7)
         for c, name in enumerate(names):
-            service = services[name]
-            ids = results[name]["photos"][photo]["top"][:shown]
-            hits = {h.id: h for h in service.search(image=str(PHOTOS / photo), target="pose", k=K)}
-            for j, hid in enumerate(ids):
+            for j, pose in enumerate(poses[name][photo][:shown]):
                 ax = axes[r, 1 + c * shown + j]
-                ax.imshow(draw(hits[hid].pose))
+                ax.imshow(draw(pose))
                 ax.set_title(f"{name} #{j + 1}", fontsize=7)
         for ax in axes[r]:
             ax.set_axis_off()

@@ -318,8 +318,10 @@ class UIBackend:
             if self.hps is not None:  # show what the HPS head sees in the image
                 from pose_search.models.heads.hps_pipeline import recover_body
 
+                same = self.hps.representation_model.image_any_size == self.instructions.representation_model.image_any_size
                 with self.bodies.lock:
-                    rec = recover_body(self.hps, image=_photo(side.image, self.hps), body=self._hps_body())
+                    rec = recover_body(self.hps, image=image if same else _photo(side.image, self.hps),
+                                       body=self._hps_body())
                 body, _ = rec.save(self.files.unique("bodies", name, ".glb"))
             return {"images": image[None]}, body
         if present(side.id):

@@ -96,19 +96,17 @@ IMAGE_ENCODERS = ("auto", "blazepose", "cnn")
 def resolve_image_encoder(choice: str) -> str:
     """``blazepose`` or ``cnn`` for ``--image-encoder``; ``auto`` is BlazePose (pretrained on real
     photos: benchmarks/results/real_photos.json) when its environment is built, else the CNN."""
-    if choice not in IMAGE_ENCODERS:
-        raise ValueError(f"--image-encoder {choice!r}: expected one of {', '.join(IMAGE_ENCODERS)}")
-    if choice != "auto":
-        if choice == "blazepose":
-            from pose_search.models.encoders.blazepose import env_python
-
-            env_python()  # BlazePoseEnvError (how to build it) now, not after the data stages
-        return choice
     from pose_search.models.encoders.blazepose import BlazePoseEnvError, env_python
 
+    if choice not in IMAGE_ENCODERS:
+        raise ValueError(f"--image-encoder {choice!r}: expected one of {', '.join(IMAGE_ENCODERS)}")
+    if choice == "cnn":
+        return choice
     try:
         env_python()
     except BlazePoseEnvError:
+        if choice == "blazepose":
+            raise  # how to build it, now rather than after the data stages
         return "cnn"
     return "blazepose"
 

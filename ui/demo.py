@@ -12,14 +12,14 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from ui.build import SCALES
+    from ui.build import IMAGE_ENCODERS, SCALES
 
     parser.add_argument("--size", choices=list(SCALES), default="small",
                         help="scale of the embedded default (small: ~10 min to build on 2 CPU cores)")
     parser.add_argument("--out", default=None, help="demo folder (default: <pose-search cache>/demo/<size>)")
     parser.add_argument("--poses", type=int, default=None, help="number of poses (overrides the size's)")
     parser.add_argument("--workers", type=int, default=None, help="data-generation processes")
-    parser.add_argument("--image-encoder", choices=("auto", "blazepose", "cnn"), default="auto",
+    parser.add_argument("--image-encoder", choices=IMAGE_ENCODERS, default="auto",
                         help="the core's image encoder: blazepose (pretrained on real photos, frozen; "
                         "`make blazepose-env`) or cnn (ours, trained on the renders); auto: blazepose "
                         "when its environment is built")
