@@ -46,6 +46,19 @@ def render_metrics(run: Path) -> dict[str, float]:
     return {k: round(float(v), 2) for k, v in retrieval(run).items()}
 
 
+def person_found_rate(run: Path) -> float | None:
+    """Share of the run's cached render features where BlazePose found a person (its last
+    feature); None for other image encoders."""
+    from pose_search.checkpoint import read_config
+    from pose_search.models.features import load_features
+
+    if read_config(run / "encoders" / "image")["name"] != "blazepose":
+        return None
+    found = np.concatenate([load_features(run / "features" / f"{split}.safetensors")["image"][:, -1]
+                            for split in ("train", "val")])
+    return round(float((found > 0.5).mean()), 4)
+
+
 def evaluate(service, joints_of) -> dict[str, dict]:
     """Per photo: the top-5 ids and, per property, how many of them have it."""
     from pose_search.metrics.properties import check_property
@@ -104,6 +117,7 @@ def main() -> None:
         expected = sum(K * chance[q] for props in PHOTO_PROPERTIES.values() for q in props)
         poses[name] = {ph: v.pop("poses") for ph, v in photos.items()}
         results[name] = {"run": run, "photos": photos, "top5_property_rate": round(satisfied / total, 4),
+                         "renders_with_person_found": person_found_rate(root / "runs" / run),
                          "chance_rate": round(expected / total, 4), "renders": render_metrics(root / "runs" / run)}
         print(name, json.dumps({k: v for k, v in results[name].items() if k != "photos"}), flush=True)
     out = {"benchmark": "real_photos", "k": K, "photos": {ph: list(ps) for ph, ps in PHOTO_PROPERTIES.items()},
