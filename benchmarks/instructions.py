@@ -37,7 +37,7 @@ def main() -> None:
     p.add_argument("--root", default="experiments/synthetic")
     p.add_argument("--size", type=int, default=6000, help="poses in the fix pool")
     p.add_argument("--cores", default="poseembroider,aligner")
-    p.add_argument("--epochs", type=int, default=6)
+    p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--val-every", type=int, default=None, help="validation every N epochs (default: epochs // 2)")
     p.add_argument("--pairtext-epochs", type=int, default=10)
     p.add_argument("--limit", type=int, default=500, help="val pairs evaluated")
@@ -60,9 +60,9 @@ def main() -> None:
     for core in args.cores.split(","):
         run = runs / f"instructions_{core}"
         start = time.perf_counter()
-        # the demo's CPU-sized decoder (2 x 256; the paper-sized 4 x 512 one is ~8x slower per epoch here)
+        # the demo's CPU-sized decoder (2 x 128; the paper-sized 4 x 512 one costs many times more per step)
         fit(TrainConfig(task="instructions", run_dir=str(run), data=str(fix), epochs=args.epochs, batch_size=64,
-                        lr=5e-4, weight_decay=1e-4, val_every=args.val_every or max(1, args.epochs // 2),
+                        lr=1e-3, weight_decay=1e-4, val_every=args.val_every or max(1, args.epochs // 2),
                         task_options={"core": str(runs / core), "model_config": INSTRUCTIONS_CPU}))
         seconds[f"train_{core}"] = round(time.perf_counter() - start, 1)
         start = time.perf_counter()

@@ -33,8 +33,9 @@ BUILD_FORMAT = 1
 TEXT_CPU: dict[str, Any] = {"dim": 128, "n_layers": 2, "n_heads": 4, "hidden_dim": 512, "out_dim": 256,
                             "topping_layers": 1, "topping_heads": 4, "topping_ffn": 512}
 
-# CPU-sized instruction decoder (the default 4 x 512 one costs ~150 s per epoch on 1.3k pairs)
-INSTRUCTIONS_CPU: dict[str, Any] = {"d_model": 256, "n_layers": 2, "n_heads": 4, "ffn": 512}
+# CPU-sized instruction decoder (the default 4 x 512 one costs ~150 s per epoch on 1.3k pairs; 2 x 128
+# costs half of 2 x 256 per step and learns nearly as much per step: benchmarks/README.md, instructions)
+INSTRUCTIONS_CPU: dict[str, Any] = {"d_model": 128, "n_layers": 2, "n_heads": 4, "ffn": 256}
 
 
 @dataclass(frozen=True)
@@ -197,7 +198,7 @@ class DemoBuilder:
             ("hps", f"mesh-recovery head ({s.hps_epochs} epochs)", lambda: self._train(
                 "hps", s.hps_epochs, 128, 1e-3, self.data, core=str(self.run_dir("core")))),
             ("instructions", f"instruction head ({s.instructions_epochs} epochs)", lambda: self._train(
-                "instructions", s.instructions_epochs, 64, 5e-4, self.pairs, core=str(self.run_dir("core")),
+                "instructions", s.instructions_epochs, 64, 1e-3, self.pairs, core=str(self.run_dir("core")),
                 model_config=INSTRUCTIONS_CPU,
                 val_every=max(1, s.instructions_epochs // 2))),  # validation decodes text: costly
             ("index", "embedding the dataset into the search index", self._index),

@@ -65,6 +65,40 @@ def test_generator_learns_and_decodes_with_a_minimum_length(tok):
     assert len(sampled) == 4 and all(isinstance(t, str) for t in sampled)
 
 
+def test_generator_loss_ignores_trailing_padding_and_embeddings_start_at_unit_scale(tok):
+    torch.manual_seed(0)
+    m = create_model("instruction-generator-tiny", tokenizer=tok, dropout=0.0).eval()
+    scaled = m.embed.weight[1:] * m.cfg.d_model ** 0.5  # what the decoder sees, like the positions
+    assert 0.8 < float(scaled.std()) < 1.2 and not m.embed.weight[0].any()
+    a, b = torch.randn(4, 32), torch.randn(4, 32)
+    ids, mask = tok(TEXTS)
+    padded_ids = torch.cat([ids, torch.zeros(4, 7, dtype=ids.dtype)], 1)
+    padded_mask = torch.cat([mask, torch.zeros(4, 7, dtype=mask.dtype)], 1)
+    assert float(m.loss(a, b, padded_ids, padded_mask)) == pytest.approx(float(m.loss(a, b, ids, mask)), rel=1e-5)
+
+
+def test_no_repeat_ngram_blocks_exactly_the_repeating_tokens():
+    from pose_search.models.heads.instructions import _block_repeats
+
+    ids = torch.tensor([[1, 5, 6, 7, 5, 6], [1, 2, 3, 4, 8, 9]])
+    logits = torch.zeros(2, 10)
+    _block_repeats(logits, ids, 3)  # row 0 ends with "5 6", which was followed by 7: 7 is blocked
+    assert torch.isinf(logits[0]).nonzero().flatten().tolist() == [7]
+    assert not torch.isinf(logits[1]).any()  # "8 9" never seen before
+    logits = torch.zeros(2, 10)
+    _block_repeats(logits, torch.tensor([[3, 3, 3], [1, 2, 1]]), 2)  # bigrams: "3 3" again; "1 2" again
+    assert torch.isinf(logits[0]).nonzero().flatten().tolist() == [3]
+    assert torch.isinf(logits[1]).nonzero().flatten().tolist() == [2]
+
+
+def test_generate_refuses_a_unigram_block(tok):
+    m = create_model("instruction-generator-tiny", tokenizer=tok).eval()
+    with pytest.raises(ValueError, match="no_repeat_ngram"):
+        m.generate(torch.randn(2, 32), torch.randn(2, 32), no_repeat_ngram=1)
+    texts, _ = m.generate(torch.randn(2, 32), torch.randn(2, 32), max_new=20, no_repeat_ngram=2)
+    assert len(texts) == 2
+
+
 def test_pairtext_forward(tok):
     m = create_model("pairtext-tiny", tokenizer=tok)
     ids, mask = tok(TEXTS)

@@ -35,6 +35,10 @@ class Task(ABC):
             raise ValueError(f"task {cfg.task!r}: unknown options {sorted(unknown)}; "
                              f"known: {sorted(self.option_defaults())}")
         self.options = {**self.option_defaults(), **self.options}
+        for name in ("warmup_steps", "grad_clip"):
+            value = self.options.get(name)
+            if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0):
+                raise ValueError(f"task {cfg.task!r}: option {name}={value!r}: expected a number >= 0 (0: off)")
 
     @classmethod
     def option_defaults(cls) -> dict[str, Any]:
@@ -66,8 +70,15 @@ class Task(ABC):
     def train_epoch(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, train: Batch,
                     epoch: int, rank: int, world: int, device: torch.device) -> dict[str, float]:
         """One pass over ``train``: a (seed, epoch) permutation, each rank its slice of every
-        global batch of ``batch_size`` (last partial batch dropped, like the original)."""
+        global batch of ``batch_size`` (last partial batch dropped, like the original).
+
+        Tasks whose options hold ``warmup_steps`` (linear learning-rate warm-up over the first N
+        optimizer steps of the run, at most a tenth of the run; computed from the step number, so
+        a resumed run continues it) or ``grad_clip`` (max global gradient norm) get them here."""
         n = len(next(iter(train.values())))
+        clip = float(self.options.get("grad_clip") or 0.0)
+        per_epoch = max(0, (n - self.cfg.batch_size) // self.cfg.batch_size + 1)
+        warmup = min(int(self.options.get("warmup_steps") or 0), max(1, self.cfg.epochs * per_epoch // 10))
         perm = np.random.default_rng([self.cfg.seed, epoch]).permutation(n)
         per_rank = self.cfg.batch_size // world
         if per_rank < 2:
@@ -81,6 +92,12 @@ class Task(ABC):
             loss, logs = self.loss(model, batch)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if warmup:
+                scale = min(1.0, (epoch * per_epoch + steps + 1) / warmup)
+                for group in optimizer.param_groups:
+                    group["lr"] = self.cfg.lr * scale
+            if clip:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
             optimizer.step()
             steps += 1
             for k, v in {"loss": float(loss.detach()), **logs}.items():

@@ -5,6 +5,8 @@
 its *pose* alone (``RUN/representations/poses.safetensors``); pairs index into it. The decoder
 uses the tokenizer of the representation model's text encoder. ``--set init=RUN`` starts from
 another instructions run (stage 2: fine-tuning), ``--set pair_kinds=out`` keeps one kind of pairs.
+The learning rate warms up linearly over the first ``warmup_steps`` (100) steps and gradients are
+clipped to norm ``grad_clip`` (1.0): the post-norm decoder at lr 1e-3 needs both.
 Best checkpoint = lowest validation loss.
 
 ``pairtext``: pose pair <-> instruction retrieval with symBBC; the text tower starts from a
@@ -33,7 +35,7 @@ class InstructionsTask(Task):
     @classmethod
     def option_defaults(cls) -> dict[str, Any]:
         return {"model": "instruction-generator", "model_config": {}, "core": None, "init": None,
-                "pair_kinds": "all", "val_split": "val", "max_tokens": 96}
+                "pair_kinds": "all", "val_split": "val", "max_tokens": 96, "warmup_steps": 100, "grad_clip": 1.0}
 
     @property
     def cache(self) -> Path:

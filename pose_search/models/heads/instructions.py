@@ -1,14 +1,15 @@
 """Instruction head: pose pair (A -> B) representations -> a corrective text (spec 5.3).
 
     x_A, x_B (B, 512) -> TIRG (main = B, modifier = A) -> Linear -> one memory token (B, 1, d)
-    tokens (B, L)     -> embedding * sqrt(d) + sinusoidal positions -> TransformerDecoder
+    tokens (B, L)     -> embedding (init std d^-1/2) * sqrt(d) + sinusoidal positions -> TransformerDecoder
                          (causal, post-norm, GELU, cross-attention to the memory) -> Linear -> vocab
 
 TIRG: ``c = [x_B; x_A]``; ``z = a0 * sigmoid(gate(c)) * x_B + a1 * res(c)`` with
 ``gate = BN -> ReLU -> Linear(2D -> D)``, ``res = BN -> ReLU -> Linear(2D -> 2D) -> ReLU ->
 Linear(2D -> D)``, ``(a0, a1)`` learnable from (1, 1). The tokenizer is the text encoder's (saved
 with the checkpoint). Decoding: greedy or sampling from [CLS], [SEP] forbidden before
-``min_length`` tokens (per sequence), until every sequence has emitted [SEP].
+``min_length`` tokens (per sequence), until every sequence has emitted [SEP] or ``max_length``
+tokens are out.
 """
 
 from __future__ import annotations
@@ -78,6 +79,11 @@ class InstructionGenerator(nn.Module):
         self.compare = TIRG(c.rep_dim)
         self.adapter = nn.Linear(c.rep_dim, c.d_model)
         self.embed = nn.Embedding(c.vocab_size, c.d_model, padding_idx=0)
+        # scaled by sqrt(d) in ``logits``: start at unit scale, like the positions, instead of
+        # sqrt(d) times larger (nn.Embedding's N(0, 1)), which drowns the positions (3x slower to learn)
+        nn.init.normal_(self.embed.weight, std=c.d_model ** -0.5)
+        with torch.no_grad():
+            self.embed.weight[0].zero_()
         self.register_buffer("positions", sinusoidal_positions(c.max_length + 1, c.d_model), persistent=False)
         self.pos_dropout = nn.Dropout(c.dropout)
         layer = nn.TransformerDecoderLayer(c.d_model, c.n_heads, c.ffn, c.dropout, activation="gelu", batch_first=True)
@@ -119,18 +125,27 @@ class InstructionGenerator(nn.Module):
         return self.out(h)
 
     def loss(self, rep_a: torch.Tensor, rep_b: torch.Tensor, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Next-token cross-entropy over the non-pad tokens of ``ids`` / ``mask`` ``(B, L)``."""
+        """Next-token cross-entropy over the non-pad tokens of ``ids`` / ``mask`` ``(B, L)``
+        (columns past the longest text are cut first: the same loss, less work)."""
+        longest = max(2, int(mask.sum(1).max()))
+        ids, mask = ids[:, :longest], mask[:, :longest]
         logits = self.logits(self.memory(rep_a, rep_b), ids[:, :-1], pad=mask[:, :-1] == 0)
         target = ids[:, 1:].masked_fill(mask[:, 1:] == 0, -100)
         return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1), ignore_index=-100)
 
     @torch.no_grad()
-    def generate(self, rep_a: torch.Tensor, rep_b: torch.Tensor, max_new: int = 60, min_length: int = 10,
+    def generate(self, rep_a: torch.Tensor, rep_b: torch.Tensor, max_new: int | None = None, min_length: int = 10,
                  sample: bool = False, temperature: float = 1.0, top_k: int = 0,
-                 generator: torch.Generator | None = None) -> tuple[list[str], torch.Tensor]:
-        """Texts for each pair and their mean token log-likelihood ``(B,)``."""
+                 generator: torch.Generator | None = None,
+                 no_repeat_ngram: int = 0) -> tuple[list[str], torch.Tensor]:
+        """Texts for each pair and their mean token log-likelihood ``(B,)``; at most ``max_new``
+        tokens (default: the model's ``max_length``, the longest text it was trained on).
+        ``no_repeat_ngram=n`` (> 1) forbids a token that would repeat an n-gram of the same text
+        (not in the paper; 0: off)."""
         if self.tokenizer is None:
             raise RuntimeError("this instruction model has no tokenizer")
+        if no_repeat_ngram < 0 or no_repeat_ngram == 1:
+            raise ValueError(f"no_repeat_ngram {no_repeat_ngram}: expected 0 (off) or an n-gram length >= 2")
         tok = self.tokenizer
         memory = self.memory(rep_a, rep_b)
         b = memory.shape[0]
@@ -138,11 +153,13 @@ class InstructionGenerator(nn.Module):
         done = torch.zeros(b, dtype=torch.bool, device=memory.device)
         logp_sum = torch.zeros(b, device=memory.device)
         steps = torch.zeros(b, device=memory.device)
-        for t in range(min(max_new, self.cfg.max_length)):
+        for t in range(min(max_new or self.cfg.max_length, self.cfg.max_length)):
             logits = self.logits(memory, ids)[:, -1].float()
             logits[:, tok.pad_id] = float("-inf")
             if t < min_length:
                 logits[:, tok.sep_id] = float("-inf")
+            if no_repeat_ngram:
+                _block_repeats(logits, ids, no_repeat_ngram)
             logp = F.log_softmax(logits / max(temperature, 1e-6), dim=-1)
             if sample:
                 if top_k > 0:
@@ -160,6 +177,18 @@ class InstructionGenerator(nn.Module):
                 break
         texts = [postprocess(tok.decode([i for i in row.tolist() if i not in (tok.pad_id,)])) for row in ids]
         return texts, logp_sum / steps.clamp(min=1)
+
+
+def _block_repeats(logits: torch.Tensor, ids: torch.Tensor, n: int) -> None:
+    """In place: ``-inf`` on every next token of ``logits`` ``(B, V)`` that would end an n-gram
+    already in its row of ``ids`` ``(B, T)``."""
+    if ids.shape[1] < n:
+        return
+    grams = ids.unfold(1, n, 1)  # (B, T - n + 1, n)
+    prefix = ids[:, -(n - 1):]  # (B, n - 1): the n-gram the next token would end
+    hit = (grams[:, :, :-1] == prefix[:, None]).all(-1)  # (B, T - n + 1)
+    rows, cols = hit.nonzero(as_tuple=True)
+    logits[rows, grams[rows, cols, -1]] = float("-inf")
 
 
 def postprocess(text: str) -> str:
