@@ -11,17 +11,10 @@ import argparse
 import json
 from pathlib import Path
 
-import torch
 
-
-@torch.no_grad()
 def main() -> None:
-    from tqdm import tqdm
-
     from pose_search.api import load_model
-    from pose_search.data.pairs import load_pairs, load_pool_poses
-    from pose_search.metrics.instructions import r_precision
-    from pose_search.metrics.text import text_metrics
+    from pose_search.models.heads.instruction_pipeline import evaluate_instructions
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--root", default="experiments/synthetic")
@@ -31,29 +24,19 @@ def main() -> None:
     p.add_argument("--out", default=str(Path(__file__).parent / "results" / "instructions_decoding.json"))
     args = p.parse_args()
     root = Path(args.root)
-    fix = root / "fix"
     pairtext = load_model(root / "runs" / "pairtext")
-    pairs = load_pairs(str(fix), "val")
-    n = min(args.limit, len(pairs["a"]))
-    poses = load_pool_poses(str(fix))
-    pose_a, pose_b = poses[pairs["a"][:n]], poses[pairs["b"][:n]]
-    pair_emb = pairtext.pair_embedding(pose_a, pose_b)
-    refs = pairs["instructions"][:n]
     out: dict[str, dict[str, dict[str, float]]] = {}
     for core in args.cores.split(","):
         pipe = load_model(root / "runs" / f"instructions_{core}")
-        rep_a = pipe.representation_model.representation(poses=pose_a)
-        rep_b = pipe.representation_model.representation(poses=pose_b)
         out[core] = {}
         for ngram in (int(x) for x in args.ngrams.split(",")):
-            hyps: list[str] = []
-            for s in tqdm(range(0, n, 100), desc=f"{core} no_repeat_ngram={ngram}"):
-                hyps += pipe.head.generate(rep_a[s : s + 100], rep_b[s : s + 100], no_repeat_ngram=ngram)[0]
-            scores = {**r_precision(pair_emb, pairtext.embed_texts(hyps)), **text_metrics(hyps, refs)}
+            report = evaluate_instructions(pipe, root / "fix", "val", pairtext=pairtext, kinds=("pose-pose",),
+                                           limit=args.limit, batch=100, decoding={"no_repeat_ngram": ngram})
+            scores = {k: v for k, v in report["pose-pose"].items() if k not in ("loglik", "examples")}
             out[core][f"no_repeat_ngram={ngram}"] = {k: round(v, 2) for k, v in scores.items()}
             print(core, ngram, out[core][f"no_repeat_ngram={ngram}"], flush=True)
-    Path(args.out).write_text(json.dumps({"benchmark": "instructions_decoding", "val_pairs": n, "input": "pose-pose",
-                                          "results": out}, indent=2) + "\n")
+    Path(args.out).write_text(json.dumps({"benchmark": "instructions_decoding", "val_pairs": args.limit,
+                                          "input": "pose-pose", "results": out}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -78,8 +78,10 @@ def load_instruction_pipeline(run: Path, which: str = "best") -> InstructionPipe
 @torch.no_grad()
 def evaluate_instructions(pipe: InstructionPipeline, data: str | Path, split: str = "val",
                           pairtext: nn.Module | None = None, kinds: tuple[str, ...] = KINDS,
-                          limit: int | None = None, batch: int = 64, progress: bool = True) -> dict[str, Any]:
-    """``{kind: {"BLEU-4", "ROUGE-L", "METEOR", "R@1/2/3"?, "loglik"}, "ground_truth": ..., "random": ...}``."""
+                          limit: int | None = None, batch: int = 64, progress: bool = True,
+                          decoding: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``{kind: {"BLEU-4", "ROUGE-L", "METEOR", "R@1/2/3"?, "loglik"}, "ground_truth": ..., "random": ...}``;
+    ``decoding``: options of :meth:`InstructionGenerator.generate` (default: plain greedy)."""
     from tqdm import tqdm
 
     from pose_search.data.pairs import load_pairs, load_pool_poses
@@ -128,7 +130,7 @@ def evaluate_instructions(pipe: InstructionPipeline, data: str | Path, split: st
             inp_b = {"poses": poses[ib]} if kb == "pose" else {"images": images(ib)}
             rep_a = pipe.representation_model.representation(**inp_a)
             rep_b = pipe.representation_model.representation(**inp_b)
-            texts, ll = pipe.head.generate(rep_a, rep_b)
+            texts, ll = pipe.head.generate(rep_a, rep_b, **(decoding or {}))
             hyps += texts
             loglik.append(ll)
         report[kind] = {**scores(hyps), "loglik": float(torch.cat(loglik).mean()), "examples": hyps[:5]}
