@@ -162,3 +162,58 @@ def test_train_instructions_and_pairtext_then_evaluate(tmp_path, fix_dataset, ti
     assert r.returncode == 2 and "bad.npy" in r.stderr and "Traceback" not in r.stderr
     r = subprocess.run([*cli, "--from", "no-such-id", "--to", a], capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and "no pose with id" in r.stderr
+
+
+class _Recorder(torch.nn.Module):
+    """Wraps a model and keeps the inputs of its last forward."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model, self.inputs = model, None
+
+    def forward(self, *inputs):
+        self.inputs = inputs
+        return self.model(*inputs)
+
+    def loss(self, *args, **kwargs):
+        return self.model.loss(*args, **kwargs)
+
+
+@pytest.mark.parametrize("flip", [1.0, 0.0])
+def test_pairtext_flip_augmentation_mirrors_both_poses_and_the_text(tmp_path, fix_dataset, flip):
+    from pose_search.data.mirror import mirror_text
+    from pose_search.data.pairs import load_pairs
+    from pose_search.data.pose_builder import mirror_pose
+    from training.driver import TrainConfig
+    from training.tasks import TASKS
+
+    task = TASKS["pairtext"](TrainConfig(task="pairtext", run_dir=str(tmp_path), data=str(fix_dataset),
+                                         task_options={"model": "pairtext-tiny", "lr_flip": flip}))
+    task.prepare()
+    train, _ = task.datasets()
+    texts = load_pairs(str(fix_dataset), "train")["instructions"]
+    c = max(len(x) for x in texts)
+    assert train["ids"].shape[1] == (2 * c if flip else c)
+    tok = task._tokenizer()
+    rows = torch.arange(6)
+    batch = {k: v[rows] for k, v in train.items()}
+    model = _Recorder(task.build_model())
+    loss, _ = task.loss(model, batch)
+    assert torch.isfinite(loss)
+    pose_a, pose_b, ids, mask = model.inputs
+    expect_a = mirror_pose(batch["pose_a"]) if flip else batch["pose_a"]
+    torch.testing.assert_close(pose_a, expect_a)
+    torch.testing.assert_close(pose_b, mirror_pose(batch["pose_b"]) if flip else batch["pose_b"])
+    assert any(mirror_text(t) != t for x in texts[:6] for t in x)  # the sides really change
+    for i in range(len(rows)):
+        wanted = {tok.decode(tok([mirror_text(t) if flip else t])[0][0]) for t in texts[i]}
+        assert tok.decode(ids[i]) in wanted
+
+
+def test_pairtext_refuses_a_bad_flip_probability(tmp_path):
+    from training.driver import TrainConfig
+    from training.tasks import TASKS
+
+    for bad in (1.5, -0.1, "yes", True):
+        with pytest.raises(ValueError, match="lr_flip"):
+            TASKS["pairtext"](TrainConfig(task="pairtext", run_dir=str(tmp_path), task_options={"lr_flip": bad}))

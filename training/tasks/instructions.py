@@ -11,19 +11,27 @@ Best checkpoint = lowest validation loss.
 
 ``pairtext``: pose pair <-> instruction retrieval with symBBC; the text tower starts from a
 trained text encoder when ``--set text_encoder=RUN`` is given (its tokenizer too), else from
-scratch with a WordPiece trained on the instructions. Best checkpoint = highest val mRecall.
+scratch with a WordPiece trained on the instructions. Flip augmentation: with probability
+``lr_flip`` (0.5) a training pair is mirrored left/right, both poses
+(:func:`~pose_search.data.pose_builder.mirror_pose`) and its text
+(:func:`~pose_search.data.mirror.mirror_text`). Best checkpoint = highest val mRecall.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
+from pose_search.data.mirror import mirror_text
 from pose_search.data.pairs import load_pairs, load_pool_poses, pick_text, pool_ids, tokenize_texts
+from pose_search.data.pose_builder import mirror_pose
 from training.tasks.base import Batch, Task, two_tower_metrics
+
+if TYPE_CHECKING:
+    from training.driver import TrainConfig
 
 REPRESENTATION_DIR = "representation"
 
@@ -136,7 +144,13 @@ class PairTextTask(Task):
     @classmethod
     def option_defaults(cls) -> dict[str, Any]:
         return {"model": "pairtext", "model_config": {}, "text_encoder": None, "pair_kinds": "all",
-                "val_split": "val", "vocab_size": 4000, "max_tokens": 96}
+                "val_split": "val", "vocab_size": 4000, "max_tokens": 96, "lr_flip": 0.5}
+
+    def __init__(self, cfg: TrainConfig) -> None:
+        super().__init__(cfg)
+        flip = self.options["lr_flip"]
+        if isinstance(flip, bool) or not isinstance(flip, (int, float)) or not 0.0 <= flip <= 1.0:
+            raise ValueError(f"pairtext option lr_flip={flip!r}: expected a probability in [0, 1]")
 
     @property
     def tokenizer_path(self) -> Path:
@@ -168,14 +182,20 @@ class PairTextTask(Task):
         enc = self._encoder_dir()
         return TextTokenizer.load((enc if enc is not None else self.tokenizer_path) / "tokenizer.json")
 
-    def _split(self, split: str) -> Batch:
+    def _split(self, split: str, mirrored: bool = False) -> Batch:
+        """Poses ``(P, 22, 3)`` x2 and texts ``(P, C, L)``; ``mirrored``: ``(P, 2C, L)``, the
+        C texts then their mirror images in the same order."""
         poses = load_pool_poses(self.cfg.data)
         pairs = load_pairs(self.cfg.data, split, self.options["pair_kinds"])
-        ids, mask = tokenize_texts(self._tokenizer(), pairs["instructions"], int(self.options["max_tokens"]))
+        texts = pairs["instructions"]
+        if mirrored:
+            c = max(len(x) for x in texts)
+            texts = [full + [mirror_text(t) for t in full] for full in ((list(x) + [x[-1]] * c)[:c] for x in texts)]
+        ids, mask = tokenize_texts(self._tokenizer(), texts, int(self.options["max_tokens"]))
         return {"pose_a": poses[pairs["a"]], "pose_b": poses[pairs["b"]], "ids": ids, "mask": mask}
 
     def datasets(self) -> tuple[Batch, Batch]:
-        return self._split("train"), self._split(self.options["val_split"])
+        return self._split("train", mirrored=self.options["lr_flip"] > 0), self._split(self.options["val_split"])
 
     def build_model(self) -> torch.nn.Module:
         from pose_search.checkpoint import load_module, read_config
@@ -191,8 +211,16 @@ class PairTextTask(Task):
         return model
 
     def loss(self, model: torch.nn.Module, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
-        ids, mask = pick_text(batch["ids"], batch["mask"])
-        pair, text = model(batch["pose_a"], batch["pose_b"], ids, mask)
+        pose_a, pose_b = batch["pose_a"], batch["pose_b"]
+        if self.options["lr_flip"] > 0:  # texts (B, 2C, L): C originals, then their mirror images
+            n, c = len(pose_a), batch["ids"].shape[1] // 2
+            flip = torch.rand(n) < float(self.options["lr_flip"])
+            ids, mask = pick_text(batch["ids"], batch["mask"], torch.randint(c, (n,)) + c * flip)
+            f = flip.to(pose_a.device)[:, None, None]
+            pose_a, pose_b = torch.where(f, mirror_pose(pose_a), pose_a), torch.where(f, mirror_pose(pose_b), pose_b)
+        else:
+            ids, mask = pick_text(batch["ids"], batch["mask"])
+        pair, text = model(pose_a, pose_b, ids, mask)
         gather = torch.distributed.is_available() and torch.distributed.is_initialized()
         m = model.module if hasattr(model, "module") else model
         return m.loss(pair, text, gather=gather), {}
