@@ -206,7 +206,7 @@ def test_pairtext_flip_augmentation_mirrors_both_poses_and_the_text(tmp_path, fi
     torch.testing.assert_close(pose_b, mirror_pose(batch["pose_b"]) if flip else batch["pose_b"])
     assert any(mirror_text(t) != t for x in texts[:6] for t in x)  # the sides really change
     for i in range(len(rows)):
-        wanted = {tok.decode(tok([mirror_text(t) if flip else t])[0][0]) for t in texts[i]}
+        wanted = {tok.decode(tok([mirror_text(t) if flip else t], max_length=96)[0][0]) for t in texts[i]}
         assert tok.decode(ids[i]) in wanted
 
 
@@ -217,3 +217,56 @@ def test_pairtext_refuses_a_bad_flip_probability(tmp_path):
     for bad in (1.5, -0.1, "yes", True):
         with pytest.raises(ValueError, match="lr_flip"):
             TASKS["pairtext"](TrainConfig(task="pairtext", run_dir=str(tmp_path), task_options={"lr_flip": bad}))
+
+
+def test_instruction_flip_uses_the_mirrored_representations_and_texts(tmp_path, fix_dataset, tiny_core_run):
+    from pose_search.api import load_model
+    from pose_search.data.mirror import mirror_text
+    from pose_search.data.pairs import load_pairs, load_pool_poses
+    from pose_search.data.pose_builder import mirror_pose
+    from pose_search.models.features import load_features
+    from training.driver import TrainConfig
+    from training.tasks import TASKS
+
+    def task(flip):
+        return TASKS["instructions"](TrainConfig(
+            task="instructions", run_dir=str(tmp_path), data=str(fix_dataset),
+            task_options={"core": str(tiny_core_run), "model": "instruction-generator-tiny", "lr_flip": flip}))
+
+    task(0.0).prepare()
+    assert set(load_features(tmp_path / "representations" / "poses.safetensors")) == {"ids", "rep"}
+    t = task(1.0)
+    t.prepare()  # the cache lacks the mirrored representations: made now, beside the others
+    feats = load_features(tmp_path / "representations" / "poses.safetensors")
+    poses = load_pool_poses(str(fix_dataset))
+    rep_model = load_model(tmp_path / "representation")
+    with torch.no_grad():
+        want = rep_model.representation(poses=mirror_pose(poses[:5])).float().numpy()
+    np.testing.assert_allclose(feats["rep_mirror"][:5], want, rtol=1e-4, atol=1e-5)
+    assert not np.allclose(feats["rep_mirror"][:5], feats["rep"][:5])
+
+    train, _ = t.datasets()
+    rows = torch.arange(6)
+    batch = {k: v[rows] for k, v in train.items()}
+    seen = {}
+
+    class Spy(torch.nn.Module):
+        def loss(self, rep_a, rep_b, ids, mask):
+            seen.update(rep_a=rep_a, rep_b=rep_b, ids=ids)
+            return rep_a.sum() * 0
+
+    t.loss(Spy(), batch)
+    torch.testing.assert_close(seen["rep_a"], batch["rep_a_m"])
+    torch.testing.assert_close(seen["rep_b"], batch["rep_b_m"])
+    tok = t._tokenizer()
+    texts = load_pairs(str(fix_dataset), "train")["instructions"]
+    for i in range(len(rows)):
+        assert tok.decode(seen["ids"][i]) in {tok.decode(tok([mirror_text(x)], max_length=96)[0][0]) for x in texts[i]}
+
+
+def test_instructions_refuses_a_bad_flip_probability(tmp_path):
+    from training.driver import TrainConfig
+    from training.tasks import TASKS
+
+    with pytest.raises(ValueError, match="instructions option lr_flip"):
+        TASKS["instructions"](TrainConfig(task="instructions", run_dir=str(tmp_path), task_options={"lr_flip": 2}))

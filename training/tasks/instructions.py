@@ -6,8 +6,10 @@ its *pose* alone (``RUN/representations/poses.safetensors``); pairs index into i
 uses the tokenizer of the representation model's text encoder. ``--set init=RUN`` starts from
 another instructions run (stage 2: fine-tuning), ``--set pair_kinds=out`` keeps one kind of pairs.
 The learning rate warms up linearly over the first ``warmup_steps`` (100) steps and gradients are
-clipped to norm ``grad_clip`` (1.0): the post-norm decoder at lr 1e-3 needs both.
-Best checkpoint = lowest validation loss.
+clipped to norm ``grad_clip`` (1.0): the post-norm decoder at lr 1e-3 needs both. Flip
+augmentation as for PairText below: with probability ``lr_flip`` (0.5) a training pair is
+mirrored, its text too, and the representations come from the mirrored poses (cached as
+``rep_mirror`` beside ``rep``). Best checkpoint = lowest validation loss.
 
 ``pairtext``: pose pair <-> instruction retrieval with symBBC; the text tower starts from a
 trained text encoder when ``--set text_encoder=RUN`` is given (its tokenizer too), else from
@@ -36,6 +38,29 @@ if TYPE_CHECKING:
 REPRESENTATION_DIR = "representation"
 
 
+def check_flip(task: str, value: object) -> float:
+    """The ``lr_flip`` option: a probability."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"{task} option lr_flip={value!r}: expected a probability in [0, 1]")
+    return float(value)
+
+
+def with_mirrored(texts: list[list[str]]) -> list[list[str]]:
+    """Each pair's C texts (short lists repeat their last, as ``tokenize_texts`` does) followed by
+    their mirror images: ``2C`` texts per pair, text ``C + k`` the mirror of text ``k``."""
+    c = max(len(x) for x in texts)
+    return [full + [mirror_text(t) for t in full] for full in ((list(x) + [x[-1]] * c)[:c] for x in texts)]
+
+
+def pick_flipped(ids: torch.Tensor, mask: torch.Tensor, p: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One text per row of ``(B, 2C, L)`` (see :func:`with_mirrored`): a mirrored one with
+    probability ``p``. Returns ids, mask ``(B, L')`` and ``flip`` ``(B,)`` bool (on ``ids``' device)."""
+    n, c = ids.shape[0], ids.shape[1] // 2
+    flip = torch.rand(n) < p
+    ids, mask = pick_text(ids, mask, torch.randint(c, (n,)) + c * flip)
+    return ids, mask, flip.to(ids.device)
+
+
 class InstructionsTask(Task):
     score_name = "loss"
     higher_is_better = False
@@ -43,7 +68,12 @@ class InstructionsTask(Task):
     @classmethod
     def option_defaults(cls) -> dict[str, Any]:
         return {"model": "instruction-generator", "model_config": {}, "core": None, "init": None,
-                "pair_kinds": "all", "val_split": "val", "max_tokens": 96, "warmup_steps": 100, "grad_clip": 1.0}
+                "pair_kinds": "all", "val_split": "val", "max_tokens": 96, "warmup_steps": 100, "grad_clip": 1.0,
+                "lr_flip": 0.5}
+
+    def __init__(self, cfg: TrainConfig) -> None:
+        super().__init__(cfg)
+        check_flip("instructions", self.options["lr_flip"])
 
     @property
     def cache(self) -> Path:
@@ -51,7 +81,7 @@ class InstructionsTask(Task):
 
     def prepare(self) -> None:
         from pose_search.api import PoseSearchModel, copy_model, load_model, model_files
-        from pose_search.models.features import save_features
+        from pose_search.models.features import feature_dims, save_features
 
         if not self.cfg.data:
             raise ValueError("instructions training needs --data (a fix dataset with pairs)")
@@ -62,14 +92,22 @@ class InstructionsTask(Task):
         rep_dir = copy_model(model_files(self.options["core"]), self.run_dir / REPRESENTATION_DIR)
         if self.options["init"]:
             self._init_dir()
-        if self.cache.exists():
+        wanted = {"rep", "rep_mirror"} if self.options["lr_flip"] > 0 else {"rep"}
+        if self.cache.exists() and wanted <= set(feature_dims(self.cache)):
             return
         model = load_model(rep_dir)
         if not isinstance(model, PoseSearchModel) or not {"pose", "text"} <= set(model.modalities):
             raise ValueError(f"{self.options['core']!r}: the representation model needs pose and text encoders")
         poses = load_pool_poses(self.cfg.data)
-        reps = [model.representation(poses=poses[s : s + 512]).float().numpy() for s in range(0, len(poses), 512)]
-        save_features(self.cache, {"ids": np.asarray(pool_ids(self.cfg.data)), "rep": np.concatenate(reps)})
+
+        def represent(p: torch.Tensor) -> np.ndarray:  # (N, 22, 3) -> (N, D)
+            return np.concatenate([model.representation(poses=p[s : s + 512]).float().numpy()
+                                   for s in range(0, len(p), 512)])
+
+        feats = {"ids": np.asarray(pool_ids(self.cfg.data)), "rep": represent(poses)}
+        if "rep_mirror" in wanted:
+            feats["rep_mirror"] = represent(mirror_pose(poses))
+        save_features(self.cache, feats)
 
     def _init_dir(self) -> Path:
         run = Path(self.options["init"])
@@ -83,16 +121,24 @@ class InstructionsTask(Task):
 
         return TextTokenizer.load(self.run_dir / REPRESENTATION_DIR / "encoders" / "text" / "tokenizer.json")
 
-    def _split(self, split: str) -> Batch:
+    def _split(self, split: str, mirrored: bool = False) -> Batch:
+        """Representations ``(P, D)`` x2 and texts ``(P, C, L)``; ``mirrored``: also those of the
+        mirrored poses (``rep_a_m``, ``rep_b_m``) and ``(P, 2C, L)`` texts (:func:`with_mirrored`)."""
         from pose_search.models.features import load_features
 
-        rep = torch.from_numpy(load_features(self.cache)["rep"].astype(np.float32))
+        feats = load_features(self.cache)
+        rep = torch.from_numpy(feats["rep"].astype(np.float32))
         pairs = load_pairs(self.cfg.data, split, self.options["pair_kinds"])
-        ids, mask = tokenize_texts(self._tokenizer(), pairs["instructions"], int(self.options["max_tokens"]))
-        return {"rep_a": rep[pairs["a"]], "rep_b": rep[pairs["b"]], "ids": ids, "mask": mask}
+        texts = with_mirrored(pairs["instructions"]) if mirrored else pairs["instructions"]
+        ids, mask = tokenize_texts(self._tokenizer(), texts, int(self.options["max_tokens"]))
+        out = {"rep_a": rep[pairs["a"]], "rep_b": rep[pairs["b"]], "ids": ids, "mask": mask}
+        if mirrored:
+            rep_m = torch.from_numpy(feats["rep_mirror"].astype(np.float32))
+            out.update(rep_a_m=rep_m[pairs["a"]], rep_b_m=rep_m[pairs["b"]])
+        return out
 
     def datasets(self) -> tuple[Batch, Batch]:
-        return self._split("train"), self._split(self.options["val_split"])
+        return self._split("train", mirrored=self.options["lr_flip"] > 0), self._split(self.options["val_split"])
 
     def build_model(self) -> torch.nn.Module:
         from pose_search.checkpoint import load_module
@@ -107,9 +153,15 @@ class InstructionsTask(Task):
                                **self.options["model_config"]})
 
     def loss(self, model: torch.nn.Module, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
-        ids, mask = pick_text(batch["ids"], batch["mask"])
+        rep_a, rep_b = batch["rep_a"], batch["rep_b"]
+        if self.options["lr_flip"] > 0:  # texts (B, 2C, L): C originals, then their mirror images
+            ids, mask, flip = pick_flipped(batch["ids"], batch["mask"], float(self.options["lr_flip"]))
+            f = flip[:, None]
+            rep_a, rep_b = torch.where(f, batch["rep_a_m"], rep_a), torch.where(f, batch["rep_b_m"], rep_b)
+        else:
+            ids, mask = pick_text(batch["ids"], batch["mask"])
         m = model.module if hasattr(model, "module") else model
-        return m.loss(batch["rep_a"], batch["rep_b"], ids, mask), {}
+        return m.loss(rep_a, rep_b, ids, mask), {}
 
     @torch.no_grad()
     def evaluate(self, model: torch.nn.Module, val: Batch, device: torch.device) -> dict[str, float]:
@@ -148,9 +200,7 @@ class PairTextTask(Task):
 
     def __init__(self, cfg: TrainConfig) -> None:
         super().__init__(cfg)
-        flip = self.options["lr_flip"]
-        if isinstance(flip, bool) or not isinstance(flip, (int, float)) or not 0.0 <= flip <= 1.0:
-            raise ValueError(f"pairtext option lr_flip={flip!r}: expected a probability in [0, 1]")
+        check_flip("pairtext", self.options["lr_flip"])
 
     @property
     def tokenizer_path(self) -> Path:
@@ -187,10 +237,7 @@ class PairTextTask(Task):
         C texts then their mirror images in the same order."""
         poses = load_pool_poses(self.cfg.data)
         pairs = load_pairs(self.cfg.data, split, self.options["pair_kinds"])
-        texts = pairs["instructions"]
-        if mirrored:
-            c = max(len(x) for x in texts)
-            texts = [full + [mirror_text(t) for t in full] for full in ((list(x) + [x[-1]] * c)[:c] for x in texts)]
+        texts = with_mirrored(pairs["instructions"]) if mirrored else pairs["instructions"]
         ids, mask = tokenize_texts(self._tokenizer(), texts, int(self.options["max_tokens"]))
         return {"pose_a": poses[pairs["a"]], "pose_b": poses[pairs["b"]], "ids": ids, "mask": mask}
 
@@ -213,10 +260,8 @@ class PairTextTask(Task):
     def loss(self, model: torch.nn.Module, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
         pose_a, pose_b = batch["pose_a"], batch["pose_b"]
         if self.options["lr_flip"] > 0:  # texts (B, 2C, L): C originals, then their mirror images
-            n, c = len(pose_a), batch["ids"].shape[1] // 2
-            flip = torch.rand(n) < float(self.options["lr_flip"])
-            ids, mask = pick_text(batch["ids"], batch["mask"], torch.randint(c, (n,)) + c * flip)
-            f = flip.to(pose_a.device)[:, None, None]
+            ids, mask, flip = pick_flipped(batch["ids"], batch["mask"], float(self.options["lr_flip"]))
+            f = flip[:, None, None]
             pose_a, pose_b = torch.where(f, mirror_pose(pose_a), pose_a), torch.where(f, mirror_pose(pose_b), pose_b)
         else:
             ids, mask = pick_text(batch["ids"], batch["mask"])
