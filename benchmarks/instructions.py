@@ -39,7 +39,7 @@ def main() -> None:
     p.add_argument("--cores", default="poseembroider,aligner")
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--val-every", type=int, default=None, help="validation every N epochs (default: epochs // 2)")
-    p.add_argument("--pairtext-epochs", type=int, default=10)
+    p.add_argument("--pairtext-epochs", type=int, default=20)
     p.add_argument("--limit", type=int, default=500, help="val pairs evaluated")
     p.add_argument("--out", default=str(Path(__file__).parent / "results" / "instructions.json"))
     args = p.parse_args()
