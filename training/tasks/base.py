@@ -39,6 +39,10 @@ class Task(ABC):
             value = self.options.get(name)
             if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0):
                 raise ValueError(f"task {cfg.task!r}: option {name}={value!r}: expected a number >= 0 (0: off)")
+        value = self.options.get("lr_flip")  # flip augmentation: a probability
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or not 0.0 <= value <= 1.0):
+            raise ValueError(f"{cfg.task} option lr_flip={value!r}: expected a probability in [0, 1]")
 
     @classmethod
     def option_defaults(cls) -> dict[str, Any]:

@@ -22,7 +22,7 @@ scratch with a WordPiece trained on the instructions. Flip augmentation: with pr
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
@@ -32,17 +32,7 @@ from pose_search.data.pairs import load_pairs, load_pool_poses, pick_text, pool_
 from pose_search.data.pose_builder import mirror_pose
 from training.tasks.base import Batch, Task, two_tower_metrics
 
-if TYPE_CHECKING:
-    from training.driver import TrainConfig
-
 REPRESENTATION_DIR = "representation"
-
-
-def check_flip(task: str, value: object) -> float:
-    """The ``lr_flip`` option: a probability."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
-        raise ValueError(f"{task} option lr_flip={value!r}: expected a probability in [0, 1]")
-    return float(value)
 
 
 def with_mirrored(texts: list[list[str]]) -> list[list[str]]:
@@ -71,17 +61,13 @@ class InstructionsTask(Task):
                 "pair_kinds": "all", "val_split": "val", "max_tokens": 96, "warmup_steps": 100, "grad_clip": 1.0,
                 "lr_flip": 0.5}
 
-    def __init__(self, cfg: TrainConfig) -> None:
-        super().__init__(cfg)
-        check_flip("instructions", self.options["lr_flip"])
-
     @property
     def cache(self) -> Path:
         return self.run_dir / "representations" / "poses.safetensors"
 
     def prepare(self) -> None:
         from pose_search.api import PoseSearchModel, copy_model, load_model, model_files
-        from pose_search.models.features import feature_dims, save_features
+        from pose_search.models.features import feature_dims, load_features, save_features
 
         if not self.cfg.data:
             raise ValueError("instructions training needs --data (a fix dataset with pairs)")
@@ -104,7 +90,8 @@ class InstructionsTask(Task):
             return np.concatenate([model.representation(poses=p[s : s + 512]).float().numpy()
                                    for s in range(0, len(p), 512)])
 
-        feats = {"ids": np.asarray(pool_ids(self.cfg.data)), "rep": represent(poses)}
+        have = load_features(self.cache) if self.cache.exists() else {}
+        feats = {"ids": np.asarray(pool_ids(self.cfg.data)), "rep": have["rep"] if "rep" in have else represent(poses)}
         if "rep_mirror" in wanted:
             feats["rep_mirror"] = represent(mirror_pose(poses))
         save_features(self.cache, feats)
@@ -197,10 +184,6 @@ class PairTextTask(Task):
     def option_defaults(cls) -> dict[str, Any]:
         return {"model": "pairtext", "model_config": {}, "text_encoder": None, "pair_kinds": "all",
                 "val_split": "val", "vocab_size": 4000, "max_tokens": 96, "lr_flip": 0.5}
-
-    def __init__(self, cfg: TrainConfig) -> None:
-        super().__init__(cfg)
-        check_flip("pairtext", self.options["lr_flip"])
 
     @property
     def tokenizer_path(self) -> Path:
