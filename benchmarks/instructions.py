@@ -69,7 +69,8 @@ def main() -> None:
         results[core] = evaluate_instructions(load_model(run), fix, "val", pairtext=pairtext, limit=args.limit)
         seconds[f"eval_{core}"] = round(time.perf_counter() - start, 1)
         print(core, json.dumps({k: v for k, v in results[core].items() if isinstance(v, dict)}, indent=1), flush=True)
-    out = {"benchmark": "instructions", "fix_pool": args.size, "epochs": args.epochs, "val_pairs": args.limit,
+    out = {"benchmark": "instructions", "fix_pool": args.size, "epochs": args.epochs,
+           "pairtext_epochs": args.pairtext_epochs, "val_pairs": args.limit,
            "decoder": INSTRUCTIONS_CPU,
            "results": results, "paper_bedlam_fix": PAPER, "seconds": seconds,
            "machine": {"cpus": os.cpu_count(), "platform": platform.platform()}}

@@ -37,6 +37,8 @@ def test_r_precision_hand_checked():
 
 def test_postprocess():
     assert postprocess("bend the left - leg . raise your arm , please") == "Bend the left-leg. Raise your arm, please"
+    assert postprocess("bent in an l shape , then a v - shaped arm") == "Bent in an L shape, then a V-shaped arm"
+    assert postprocess("form a shape") == "Form a shape"  # an article, not a letter shape
 
 
 def test_generator_learns_and_decodes_with_a_minimum_length(tok):

@@ -193,9 +193,11 @@ def _block_repeats(logits: torch.Tensor, ids: torch.Tensor, n: int) -> None:
 
 
 def postprocess(text: str) -> str:
-    """Capitalise sentence starts and re-join WordPiece-split punctuation spacing."""
+    """Capitalise sentence starts and letter shapes ("an L shape": the tokenizer is uncased), and
+    re-join WordPiece-split punctuation spacing."""
     text = re.sub(r"\s+([,.;:!?])", r"\1", text.strip())
     text = re.sub(r"\s*-\s*", "-", text)
+    text = re.sub(r"\b([b-z])([ -]shaped?)\b", lambda m: m.group(1).upper() + m.group(2), text)
     parts = re.split(r"([.!?]\s+)", text)
     return "".join(p[:1].upper() + p[1:] if i % 2 == 0 else p for i, p in enumerate(parts))
 
