@@ -91,8 +91,8 @@ def schedule(root: Path, epochs: int, lr: float, n_val: int) -> dict[str, Any]:
 
 def _bow(tok, texts: list[list[str]]) -> torch.Tensor:
     """Multi-hot ``(P, V)`` of the tokens of every text of each pair (special tokens off)."""
+    from pose_search.data.pairs import tokenize_texts
     from pose_search.models.encoders.tokenizer import SPECIAL_TOKENS
-    from training.tasks.instructions import tokenize_texts
 
     ids, _ = tokenize_texts(tok, texts, 96)
     y = torch.zeros(len(ids), tok.vocab_size)
@@ -102,9 +102,9 @@ def _bow(tok, texts: list[list[str]]) -> torch.Tensor:
 
 
 def probe(root: Path, epochs: int) -> dict[str, Any]:
+    from pose_search.data.pairs import load_pairs, load_pool_poses
     from pose_search.models.encoders.tokenizer import TextTokenizer
     from pose_search.models.features import load_features
-    from training.tasks.instructions import load_pairs, load_pool_poses
 
     fix = str(root / "fix")
     run = root / "runs" / "instructions_poseembroider"
