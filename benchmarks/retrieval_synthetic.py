@@ -3,11 +3,14 @@
 Stages (each skipped when its output exists, so a cut run resumes where it stopped):
 
 1. ``pose-search data generate --kind script --size 22000`` (20k train / 2k val);
-2. train the pose VAE, PoseText (text encoder) and the image encoder (pose regression on renders);
+2. train the pose VAE, PoseText (text encoder: the frozen pretrained MiniLM + a topping, or the
+   from-scratch ablation with ``--text-model scratch``) and the image encoder (pose regression on
+   renders);
 3. train four cores on the cached frozen features: PoseEmbroider, Aligner, MLP core, no heads;
 4. evaluate each core on the val split with caption 0 (as the paper's final numbers): R@1/5/10
    for the 9 query types, mRecall single / dual / overall; write
-   ``benchmarks/results/retrieval_synthetic.json`` (with the paper's numbers beside ours).
+   ``benchmarks/results/retrieval_synthetic.json`` (with the paper's numbers beside ours);
+5. index every pose with the PoseEmbroider core (pose vectors): the human-query benchmark's gallery.
 
     .venv/bin/python benchmarks/retrieval_synthetic.py --root experiments/synthetic
 """
@@ -30,6 +33,9 @@ PAPER = {  # BEDLAM-Script val, Table 1 (secondary source, see shared/reference/
     "poseembroider-noheads": {"mRecall": 73.1},
 }
 CORES = ("poseembroider", "aligner", "poseembroider-mlp", "poseembroider-noheads")
+# the scratch text tower of the first reference runs: DistilBERT layout 128 wide x 2 layers, 1 topping layer
+SCRATCH_TEXT_CPU = {"dim": 128, "n_layers": 2, "n_heads": 4, "hidden_dim": 512, "out_dim": 256,
+                    "topping_layers": 1, "topping_heads": 4, "topping_ffn": 512}
 
 
 def stage(name: str, done: bool, fn, timings: dict) -> None:
@@ -44,16 +50,20 @@ def stage(name: str, done: bool, fn, timings: dict) -> None:
 
 
 def main() -> None:
+    from indexing.build import BuildConfig, build
     from pose_search.data.generate import GenerateConfig
     from pose_search.data.generate import run as generate
     from training.driver import TrainConfig, fit
+    from ui.build import TEXT_CPU
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--root", default="experiments/synthetic")
     p.add_argument("--size", type=int, default=22000)
     p.add_argument("--val-fraction", type=float, default=1 / 11)
     p.add_argument("--posevae-epochs", type=int, default=4)
-    p.add_argument("--posetext-epochs", type=int, default=3)
+    p.add_argument("--posetext-epochs", type=int, default=15)
+    p.add_argument("--posetext-lr", type=float, default=5e-4)
+    p.add_argument("--text-model", choices=("pretrained", "scratch"), default="pretrained")
     p.add_argument("--image-epochs", type=int, default=8)
     p.add_argument("--core-epochs", type=int, default=10)
     p.add_argument("--out", default=str(Path(__file__).parent / "results" / "retrieval_synthetic.json"))
@@ -77,11 +87,12 @@ def main() -> None:
         return path.exists() and len(path.read_text().splitlines()) >= epochs
 
     stage("posevae", trained("posevae", args.posevae_epochs), lambda: train("posevae", args.posevae_epochs, 128, 1e-3), timings)
-    # sized for a 2-core CPU: ~1 M parameters (DistilBERT layout 128 wide x 2 layers, 1 topping layer)
-    text_cpu = {"dim": 128, "n_layers": 2, "n_heads": 4, "hidden_dim": 512, "out_dim": 256,
-                "topping_layers": 1, "topping_heads": 4, "topping_ffn": 512}
+    # pretrained: the frozen MiniLM with the CPU-sized topping (its token outputs cached once per
+    # caption); scratch: the ablation, a ~1 M-parameter DistilBERT layout trained from random weights
+    text_cfg = TEXT_CPU if args.text_model == "pretrained" else SCRATCH_TEXT_CPU
     stage("posetext", trained("posetext", args.posetext_epochs),
-          lambda: train("posetext", args.posetext_epochs, 128, 5e-4, model_config={"text": text_cpu}), timings)
+          lambda: train("posetext", args.posetext_epochs, 128, args.posetext_lr, text_model=args.text_model,
+                        model_config={"text": text_cfg}), timings)
     # the default CNN backbone (the small ViT did not leave the mean pose in 3 CPU epochs); no
     # augmentation: val images are renders of the same kind, and it costs CPU time
     stage("image", trained("image", args.image_epochs),
@@ -96,12 +107,16 @@ def main() -> None:
                             batch_size=128, lr=2e-4, task_options={"model": core, **encoders}))
         stage(core, trained(core, args.core_epochs), run_core, timings)
 
+    # the gallery of the human-query benchmark (benchmarks/human_queries.py): every pose, pose vectors
+    stage("index", (root / "index" / "index.json").exists(), lambda: build(BuildConfig(
+        model=str(runs / "poseembroider"), data=str(data), out=str(root / "index"), modalities=("pose",))), timings)
     results = {core: evaluate(runs / core) for core in CORES if (runs / core / "best").exists()}
     out = {
         "benchmark": "retrieval_synthetic",
         "dataset": {"size": args.size, "val_fraction": args.val_fraction, "caption": 0},
         "epochs": {"posevae": args.posevae_epochs, "posetext": args.posetext_epochs, "image": args.image_epochs,
                    "core": args.core_epochs},
+        "text_model": args.text_model,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
         "stage_seconds": timings,
         "results": results,

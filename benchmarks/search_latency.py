@@ -10,7 +10,8 @@
 3. Time ``service.search(text=..., target="pose", k=10)`` one query at a time over >= 1,000 val
    captions (after 20 warm-up queries): encode (tokenizer + text encoder + core re-projection),
    ANN search, metadata fetch of the 10 rows (from the memory-mapped ``hits-v<N>.arrow`` that
-   ``index build`` writes; a Lance ``take`` without it), all included. p50 / p90 / p99.
+   ``index build`` writes; a Lance ``take`` without it), all included. p50 / p90 / p99. The same
+   over the human-query benchmark's texts (``benchmarks/human_queries_set.py``: what people type).
 
 Writes benchmarks/results/search_latency.json.
 
@@ -88,6 +89,7 @@ def main() -> None:
     from indexing.build import cross_modal_queries, read_vectors
     from indexing.service import SearchService
     from indexing.table import ANN_DIR, MODEL_DIR, read_info, write_hit_cache, write_info
+    from pose_search.checkpoint import read_config
 
     torch.set_num_threads(os.cpu_count() or 1)
     src, work = Path(args.index), Path(args.work)
@@ -140,6 +142,15 @@ def main() -> None:
         parts["ann"].append(s2 - s1)
         parts["fetch"].append(s3 - s2)
     ms = np.asarray(total) * 1000
+    # what people type: the human-query benchmark's texts (short, everyday words)
+    from benchmarks.human_queries_set import QUERIES
+
+    human = []
+    for i in range(args.queries):
+        s0 = time.perf_counter()
+        service.search(text=QUERIES[i % len(QUERIES)].text, target="pose", k=10)
+        human.append(time.perf_counter() - s0)
+    hms = np.asarray(human) * 1000
     result = {
         "benchmark": "search_latency",
         "rows": args.rows,
@@ -147,6 +158,10 @@ def main() -> None:
         "query": "text -> top-10 poses with metadata (SearchService.search, one query at a time)",
         "latency_ms": {"p50": round(float(np.percentile(ms, 50)), 2), "p90": round(float(np.percentile(ms, 90)), 2),
                        "p99": round(float(np.percentile(ms, 99)), 2), "mean": round(float(ms.mean()), 2)},
+        "latency_ms_human_queries": {"p50": round(float(np.percentile(hms, 50)), 2),
+                                     "p90": round(float(np.percentile(hms, 90)), 2),
+                                     "p99": round(float(np.percentile(hms, 99)), 2), "mean": round(float(hms.mean()), 2)},
+        "text_encoder": read_config(work / MODEL_DIR / "encoders" / "text")["name"],
         "steps_median_ms": {k: round(1000 * float(np.median(v)), 2) for k, v in parts.items()},
         "targets": {"p50_ms": 20, "p99_ms": 60},
         "ann": {k: v for k, v in read_info(work)["ann"]["pose"].items() if not isinstance(v, (list, dict)) or k in ("search_params", "build_params")},
@@ -154,7 +169,8 @@ def main() -> None:
         "seconds": timings,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
     }
-    result["meets_targets"] = result["latency_ms"]["p50"] <= 20 and result["latency_ms"]["p99"] <= 60
+    result["meets_targets"] = all(result[key]["p50"] <= 20 and result[key]["p99"] <= 60
+                                  for key in ("latency_ms", "latency_ms_human_queries"))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

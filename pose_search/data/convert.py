@@ -1,6 +1,7 @@
 """Convert a real dataset (BEDLAM, AMASS, PoseScript, PoseFix, 3DPW) into a pose-search dataset.
 
-Sources without captions get our automatic captions (3 per pose); sources without images get
+Sources without captions get our automatic captions (3 PoseScript-style + 2 everyday per pose,
+with their kinds); sources without images get
 renders of the anny body in the pose, with a random look drawn from a seed. Rows are written to
 ``OUT.partial`` and the directory is renamed to ``OUT`` only when every input file was read, so a
 bad input file leaves nothing behind that looks like a dataset.
@@ -13,13 +14,16 @@ import logging
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from pose_search.data.manifest import build_manifest
 from pose_search.data.schema import PAIRS_TABLE, POSES_TABLE, pair_rows_to_table, pose_rows_to_table
 from pose_search.data.store import DatasetError, append_rows, write_json_atomic
+
+if TYPE_CHECKING:
+    from pose_search.data.captioning import PoseCaptions
 
 log = logging.getLogger(__name__)
 
@@ -29,17 +33,20 @@ SOURCES = ("bedlam", "bedlam-raw", "amass", "posescript", "posefix", "3dpw")
 class Annotator:
     """Captions and renders for sources that lack them; deterministic given ``seed``."""
 
-    def __init__(self, seed: int = 0, n_captions: int = 3) -> None:
+    def __init__(self, seed: int = 0, n_captions: int = 3, everyday: int = 2) -> None:
         self.rng = np.random.default_rng(seed)
         self.n_captions = n_captions
+        self.everyday = everyday
         self._render_state: tuple[Any, Any, Any] | None = None
 
-    def caption(self, pose: np.ndarray) -> list[str]:
-        """``(22, 3)`` pose -> ``n_captions`` automatic captions (on the neutral skeleton)."""
+    def caption(self, pose: np.ndarray) -> PoseCaptions:
+        """``(22, 3)`` pose -> ``n_captions`` PoseScript-style + ``everyday`` automatic captions
+        (on the neutral skeleton) with their kinds."""
         from pose_search.body.skeleton import neutral_joints
-        from pose_search.data.captioning import caption_poses
+        from pose_search.data.captioning import describe_poses
 
-        return caption_poses(neutral_joints(pose[None]), pose[None], n_captions=self.n_captions, rng=self.rng)[0]
+        return describe_poses(neutral_joints(pose[None]), pose[None], n_captions=self.n_captions,
+                              everyday=self.everyday, rng=self.rng)[0]
 
     def render(self, pose: np.ndarray) -> bytes:
         """``(22, 3)`` pose -> JPEG bytes of a random-looking anny person in that pose."""

@@ -42,11 +42,14 @@ def build_manifest(root: str | Path, config: Any, *, status: str, seconds: float
     if seconds is not None:
         manifest["seconds"] = round(seconds, 2)
     if table_exists(root, POSES_TABLE):
-        t = read_table(root, POSES_TABLE, ["split", "family", "captions"])
+        t = read_table(root, POSES_TABLE, ["split", "family", "captions", "caption_kinds"])
         manifest["counts"]["poses"] = t.num_rows
         manifest["counts"]["poses_per_split"] = dict(collections.Counter(t.column("split").to_pylist()))
         manifest["counts"]["families"] = dict(sorted(collections.Counter(t.column("family").to_pylist()).items()))
         manifest["caption_statistics"] = caption_statistics(t.column("captions").to_pylist())
+        kinds = [k for ks in t.column("caption_kinds").to_pylist() if ks for k in ks]
+        if kinds:  # (datasets written before caption kinds have none)
+            manifest["counts"]["caption_kinds"] = dict(sorted(collections.Counter(kinds).items()))
     if table_exists(root, PAIRS_TABLE):
         t = read_table(root, PAIRS_TABLE, ["split", "kind", "instructions"])
         manifest["counts"]["pairs"] = t.num_rows

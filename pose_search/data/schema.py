@@ -3,7 +3,7 @@
 Two kinds of dataset, both stored as Lance datasets inside a dataset directory:
 
 * ``script``: ``DIR/poses.lance``, one row per posed person (a pose, its body shape, its canonical
-  joints, an image of it and >= 1 automatic or human captions).
+  joints, an image of it and >= 1 automatic or human captions, with each caption's kind).
 * ``fix``: ``DIR/poses.lance`` (the poses the pairs refer to, same schema as ``script``) and
   ``DIR/pairs.lance``, one row per (pose A, pose B, corrective instructions) pair.
 
@@ -24,6 +24,12 @@ POSE_DIM = 3 * NUM_BODY_JOINTS  # 66: flattened (22, 3) axis-angle
 JOINTS_DIM = 3 * NUM_BODY_JOINTS  # 66: flattened (22, 3) positions in metres
 SPLITS = ("train", "val", "test")
 PAIR_KINDS = ("in", "out")
+# What wrote a caption: the PoseScript-style captioner, the everyday layer (a sentence or a
+# search-box query) or a person (captions a real dataset ships).
+CAPTION_KINDS = ("posescript", "everyday", "query", "human")
+# Pose columns added after datasets were first written: tables written before them lack them,
+# and :func:`pose_search.data.store.read_table` fills them with nulls.
+OPTIONAL_POSE_COLUMNS = ("caption_kinds",)
 
 POSES_TABLE = "poses.lance"
 PAIRS_TABLE = "pairs.lance"
@@ -45,6 +51,8 @@ POSE_SCHEMA = pa.schema(
         # path to the image (big real datasets), or null
         pa.field("image_path", pa.string()),
         pa.field("captions", pa.list_(pa.string()), nullable=False),
+        # kind of each caption (CAPTION_KINDS), parallel to `captions`; null when unknown
+        pa.field("caption_kinds", pa.list_(pa.string())),
         # pose family of the synthetic sampler, or the source's activity label; "" if unknown
         pa.field("family", pa.string(), nullable=False),
         pa.field("split", pa.string(), nullable=False),
@@ -102,6 +110,20 @@ def _check_texts(row: Mapping[str, Any], field: str, key: str) -> list[str]:
     return texts
 
 
+def _check_kinds(row: Mapping[str, Any], texts: list[str], key: str) -> list[str] | None:
+    kinds = row.get("caption_kinds")
+    if kinds is None:
+        return None
+    if isinstance(kinds, str) or len(kinds) != len(texts):
+        raise SchemaError(f"{_row_name(row, key)}: field 'caption_kinds' must be a list of "
+                          f"{len(texts)} kinds, one per caption, got {kinds!r}")
+    bad = [k for k in kinds if k not in CAPTION_KINDS]
+    if bad:
+        raise SchemaError(f"{_row_name(row, key)}: field 'caption_kinds' has {bad[0]!r}, "
+                          f"expected one of {list(CAPTION_KINDS)}")
+    return [str(k) for k in kinds]
+
+
 def _check_choice(row: Mapping[str, Any], field: str, choices: Sequence[str], key: str) -> str:
     value = row.get(field)
     if value not in choices:
@@ -131,7 +153,9 @@ def pose_rows_to_table(rows: Sequence[Mapping[str, Any]]) -> pa.Table:
             raise SchemaError(f"{_row_name(row, 'id')}: needs 'image' bytes or an 'image_path'")
         cols["image"].append(None if image is None else bytes(image))
         cols["image_path"].append(None if not path else str(path))
-        cols["captions"].append(_check_texts(row, "captions", "id"))
+        captions = _check_texts(row, "captions", "id")
+        cols["captions"].append(captions)
+        cols["caption_kinds"].append(_check_kinds(row, captions, "id"))
         cols["family"].append(str(row.get("family", "")))
         cols["split"].append(_check_choice(row, "split", SPLITS, "id"))
         cols["source"].append(str(row.get("source", "")))

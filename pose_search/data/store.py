@@ -17,11 +17,18 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pose_search.data.schema import PAIR_SCHEMA, PAIRS_TABLE, POSE_SCHEMA, POSES_TABLE
+from pose_search.data.schema import (
+    OPTIONAL_POSE_COLUMNS,
+    PAIR_SCHEMA,
+    PAIRS_TABLE,
+    POSE_SCHEMA,
+    POSES_TABLE,
+)
 
 MANIFEST = "manifest.json"
 TABLE_KEYS = {POSES_TABLE: "id", PAIRS_TABLE: "pair_id"}
 TABLE_SCHEMAS = {POSES_TABLE: POSE_SCHEMA, PAIRS_TABLE: PAIR_SCHEMA}
+OPTIONAL_COLUMNS = {POSES_TABLE: OPTIONAL_POSE_COLUMNS, PAIRS_TABLE: ()}
 
 
 class DatasetError(ValueError):
@@ -65,6 +72,12 @@ def append_rows(root: str | Path, table: str, data: pa.Table) -> int:
     keys = data.column(key)
     if len(set(keys.to_pylist())) != data.num_rows:
         raise DatasetError(f"{table}: duplicate {key} values inside one batch")
+    if table_exists(root, table):
+        stored = set(open_table(root, table).schema.names)
+        missing = [f.name for f in schema if f.name not in stored]
+        if missing:
+            raise DatasetError(f"{table_uri(root, table)!r} was written before the column(s) "
+                               f"{missing} existed; write into a new dataset directory")
     existing = stored_keys(root, table)
     if existing:
         data = data.filter(pc.invert(pc.is_in(keys, value_set=pa.array(sorted(existing)))))
@@ -90,12 +103,29 @@ def open_table(root: str | Path, table: str) -> Any:
 
 
 def read_table(root: str | Path, table: str, columns: Sequence[str] | None = None) -> pa.Table:
-    """Read a whole table (or some columns) into Arrow."""
+    """Read a whole table (or some columns) into Arrow.
+
+    Columns added to the schema after a dataset was written (:data:`OPTIONAL_COLUMNS`, e.g.
+    ``caption_kinds``) come back as all-null columns of the schema's type, in the schema's place
+    (or where ``columns`` asks), so readers see one layout for old and new datasets.
+    """
     ds = open_table(root, table)
+    schema, optional = TABLE_SCHEMAS.get(table), OPTIONAL_COLUMNS.get(table, ())
+    stored = set(ds.schema.names)
+    wanted = list(columns) if columns else None
+    absent = [c for c in (wanted or optional) if c in optional and c not in stored]
+    names = wanted or ([f.name for f in schema if f.name in stored or f.name in absent]
+                       if schema is not None and absent else None)
+    read = [c for c in names if c not in absent] if names is not None else None
     try:
-        return ds.to_table(columns=list(columns) if columns else None)
+        data = ds.to_table(columns=read)
     except Exception as exc:
         raise DatasetError(f"dataset table {table_uri(root, table)!r} cannot be read: {exc}") from None
+    if not absent or schema is None or names is None:
+        return data
+    cols = {c: (pa.nulls(data.num_rows, schema.field(c).type) if c in absent else data.column(c))
+            for c in names}
+    return pa.table(cols)
 
 
 def write_json_atomic(path: str | Path, value: Any) -> None:

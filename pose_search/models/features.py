@@ -39,7 +39,7 @@ def dataset_features(
     encoders: Mapping[str, ModalityEncoder],
     split: str | None = None,
     batch_size: int = 64,
-    n_captions: int = 3,
+    n_captions: int | None = None,
     progress: bool = True,
 ) -> dict[str, np.ndarray]:
     """Features ``{"ids": (N,), m: array}`` of the rows of ``split`` for each given encoder."""
@@ -54,6 +54,7 @@ def dataset_features(
         columns.append("image_path")
     out: dict[str, list[np.ndarray]] = {m: [] for m in encoders}
     ids: list[str] = []
+    captions: list[list[str]] = []
     bar = tqdm(total=total, desc=f"features {split or 'all'}", unit="row", disable=not progress)
     for batch in _batches(ds, split, columns, batch_size):
         ids += batch["id"]
@@ -70,16 +71,29 @@ def dataset_features(
                 imgs = decode_images(batch["image"])
             out["image"].append(encoders["image"].encode(imgs).to(torch.float16).numpy())
         if "text" in encoders:
-            caps = [(list(c) + [c[-1]] * n_captions)[:n_captions] for c in batch["captions"]]
-            flat = [t for c in caps for t in c]
-            ids_t, mask = encoders["text"].tokenize(flat)
-            feats = encoders["text"].encode(ids_t, mask).float().numpy()
-            out["text"].append(feats.reshape(len(caps), n_captions, -1))
+            captions += batch["captions"]
         bar.update(len(batch["id"]))
     bar.close()
+    if "text" in encoders:  # all captions at once: a pretrained backbone reads its token cache once
+        out["text"] = [text_features(encoders["text"], captions, n_captions, progress)]
     result = {m: np.concatenate(v) for m, v in out.items()}
     result["ids"] = np.asarray(ids)
     return result
+
+
+def flat_captions(captions: list[list[str]], n_captions: int | None = None) -> tuple[list[str], int]:
+    """Rows' captions -> (the ``N * C`` texts row by row, ``C``): ``C`` = ``n_captions`` or the most
+    captions of a row; rows with fewer repeat their last one."""
+    c = n_captions or max(len(x) for x in captions)
+    return [t for x in captions for t in (list(x) + [x[-1]] * c)[:c]], c
+
+
+def text_features(encoder: ModalityEncoder, captions: list[list[str]], n_captions: int | None = None,
+                  progress: bool = False) -> np.ndarray:
+    """Features ``(N, C, D)`` float32 of the rows' captions (:func:`flat_captions`)."""
+    flat, c = flat_captions(captions, n_captions)
+    feats = encoder.encode_texts(flat, cached=True, progress=progress)
+    return feats.float().numpy().reshape(len(captions), c, -1)
 
 
 def save_features(path: str | Path, feats: dict[str, np.ndarray]) -> None:

@@ -35,6 +35,7 @@ def _load_all() -> None:
     for module in (
         "pose_search.models.encoders.pose_vae",
         "pose_search.models.encoders.text",
+        "pose_search.models.encoders.pretrained_text",
         "pose_search.models.encoders.image",
         "pose_search.models.encoders.blazepose",
         "pose_search.models.posetext",

@@ -163,8 +163,12 @@ def test_three_nonempty_captions_per_pose() -> None:
     caps = caption_poses(fk(poses), rng=np.random.default_rng(1))
     assert len(caps) == len(poses)
     for c in caps:
-        assert len(c) == 3 and all(isinstance(t, str) and len(t) > 10 for t in c)
-        assert all(t.endswith(".") and t[0].isupper() for t in c)
+        # 3 PoseScript-style captions, then the 2 everyday ones (a sentence, a query)
+        assert len(c) == 5 and all(isinstance(t, str) and len(t) > 10 for t in c[:4])
+        assert all(t.endswith(".") and t[0].isupper() for t in c[:4])
+        assert 2 <= len(c[4].split()) <= 10 and not c[4].endswith(".")
+    plain = caption_poses(fk(poses), rng=np.random.default_rng(1), everyday=0)
+    assert plain == [c[:3] for c in caps]  # the PoseScript captions do not depend on `everyday`
 
 
 @pytest.mark.parametrize(
@@ -205,7 +209,7 @@ def test_determinism_and_variety() -> None:
     c = caption_poses(j, rng=np.random.default_rng(43))
     assert a == b
     assert a != c
-    assert all(len(set(caps)) == 3 for caps in a)  # the three versions differ
+    assert all(len(set(caps)) == 5 for caps in a)  # the five versions differ
 
 
 def test_head_codes_need_rotations() -> None:

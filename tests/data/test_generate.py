@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pose_search.data.generate import GenerateConfig, run
+from pose_search.data.generate import GENERATOR_VERSION, GenerateConfig, run
 from pose_search.data.schema import PAIRS_TABLE, POSES_TABLE
 from pose_search.data.store import DatasetError, read_manifest, read_table
 
@@ -29,16 +29,20 @@ def test_script_dataset_is_complete(script_dir):
     t = read_table(script_dir, POSES_TABLE)
     assert t.num_rows == 24
     assert len(set(t.column("id").to_pylist())) == 24
-    for caps in t.column("captions").to_pylist():
-        assert len(caps) >= 3 and all(len(c.split()) >= 3 for c in caps)
+    kinds = t.column("caption_kinds").to_pylist()
+    for caps, ks in zip(t.column("captions").to_pylist(), kinds, strict=True):
+        # 3 PoseScript-style captions, then everyday sentences and search-box queries, alternating
+        assert ks == ["posescript"] * 3 + ["everyday", "query"] * 2 and len(caps) == len(ks)
+        assert all(len(c.split()) >= (2 if k == "query" else 3) for c, k in zip(caps, ks))
     img = Image.open(io.BytesIO(t.column("image")[0].as_py()))
     assert img.size == (192, 256)
     assert set(t.column("split").to_pylist()) == {"train", "val"}
     assert len(set(t.column("family").to_pylist())) >= 5
     manifest = read_manifest(script_dir)
     assert manifest["status"] == "complete" and manifest["counts"]["poses"] == 24
-    assert manifest["caption_statistics"]["captions_per_item_min"] >= 3
-    assert manifest["seed"] == 3
+    assert manifest["caption_statistics"]["captions_per_item_min"] >= 5
+    assert manifest["counts"]["caption_kinds"] == {"everyday": 48, "posescript": 72, "query": 48}
+    assert manifest["seed"] == 3 and manifest["generator_version"] == GENERATOR_VERSION
 
 
 def test_stored_joints_are_the_neutral_skeleton_of_the_pose(script_dir):
@@ -76,6 +80,18 @@ def test_interrupted_run_resumes_to_the_same_dataset(tmp_path, script_dir):
 def test_other_config_in_the_same_dir_is_refused(script_dir):
     with pytest.raises(DatasetError, match="another configuration"):
         run(script_dir, GenerateConfig(kind="script", size=24, seed=4, chunk_size=8), workers=1)
+    with pytest.raises(DatasetError, match="another configuration"):
+        run(script_dir, GenerateConfig(kind="script", size=24, seed=3, chunk_size=8, val_fraction=0.25,
+                                       everyday_captions=0), workers=1)
+
+
+def test_a_dataset_of_an_older_generator_is_not_resumed(tmp_path):
+    from dataclasses import asdict
+
+    old = {"kind": "script", "generator_version": "synthetic-v1", "config": asdict(CFG)}
+    (tmp_path / "manifest.json").write_text(json.dumps(old))
+    with pytest.raises(DatasetError, match="synthetic-v1"):
+        run(tmp_path, CFG, workers=1)
 
 
 def test_fix_dataset_has_pairs_over_its_poses(tmp_path):

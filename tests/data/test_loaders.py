@@ -53,6 +53,9 @@ def test_posescript_rows_canonical_and_captioned(posescript: tuple[Path, Path]) 
     assert table.column("id").to_pylist() == ["posescript:0", "posescript:1", "posescript:2", "posescript:3"]
     by_id = {r["id"]: r for r in rows}
     assert by_id["posescript:0"]["captions"] == ["human text zero", "auto 0a", "auto 0b"]
+    # shipped captions: the human file's are "human", PoseScript's automatic ones "posescript"
+    assert by_id["posescript:0"]["caption_kinds"] == ["human", "posescript", "posescript"]
+    assert table.column("caption_kinds").to_pylist()[0] == ["human", "posescript", "posescript"]
     assert by_id["posescript:3"]["split"] == "val" and by_id["posescript:3"]["captions"][0] == "human three"
     for r in rows:  # upright, heading removed
         joints = np.asarray(r["joints"]).reshape(22, 3)
@@ -88,6 +91,12 @@ def test_posefix_pairs_and_in_sequence_yaw(posescript: tuple[Path, Path]) -> Non
     rows = list(load_dataset("posefix", pf, amass, render_fn=png_bytes, posescript_dir=ps, joints_fn=fk,
                              missing_caption="unknown pose"))
     assert "posefix:3" in [r.get("pair_id") for r in rows]
+    kinds = {r["id"]: (r["captions"], r["caption_kinds"]) for r in rows if "pair_id" not in r}
+    # the placeholder caption has no known kind
+    assert [k for k, (c, _) in kinds.items() if c == ["unknown pose"]]
+    assert all(ks is None for c, ks in kinds.values() if c == ["unknown pose"])
+    assert kinds["posefix:0"][1] == ["human", "posescript", "posescript"]
+    pose_rows_to_table(split_rows(rows)[0])
 
 
 def test_amass_walk_and_bad_inputs(tmp_path: Path) -> None:
@@ -97,7 +106,21 @@ def test_amass_walk_and_bad_inputs(tmp_path: Path) -> None:
     rows = list(load_dataset("amass", root, caption_fn=captions, render_fn=png_bytes, stride=3, joints_fn=fk))
     assert [r["id"] for r in rows] == ["amass:CMU/01/a_poses.npz:0", "amass:CMU/01/a_poses.npz:3",
                                        "amass:CMU/01/a_poses.npz:6"]
+    assert all(r["caption_kinds"] is None for r in rows)  # a plain list of captions: kinds unknown
     pose_rows_to_table(rows)
+    # a caption_fn giving texts with kinds (the annotator's): empty texts go, with their kinds
+    from pose_search.data.captioning import PoseCaptions
+
+    def kinded(pose: np.ndarray) -> PoseCaptions:
+        return PoseCaptions(["a caption", " ", "kneeling, arms up"], ["posescript", "everyday", "query"])
+
+    rows = list(load_dataset("amass", root, caption_fn=kinded, render_fn=png_bytes, stride=3, joints_fn=fk))
+    assert rows[0]["captions"] == ["a caption", "kneeling, arms up"]
+    assert rows[0]["caption_kinds"] == ["posescript", "query"]
+    pose_rows_to_table(rows)
+    with pytest.raises(LoaderError, match="2 captions but 1 kinds"):
+        list(load_dataset("amass", root, caption_fn=lambda p: PoseCaptions(["a", "b"], ["human"]),
+                          render_fn=png_bytes, joints_fn=fk))
     # corrupt npz
     (root / "CMU" / "b_poses.npz").write_bytes(b"not a zip at all")
     with pytest.raises(LoaderError, match=r"b_poses\.npz.*corrupt"):

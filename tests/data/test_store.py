@@ -32,6 +32,11 @@ def test_append_is_idempotent_by_id(tmp_path):
     assert sorted(t.column("id").to_pylist()) == [f"p{i}" for i in range(8)]
     assert stored_keys(tmp_path, POSES_TABLE) == {f"p{i}" for i in range(8)}
     assert np.asarray(t.column("pose")[0].as_py()).shape == (66,)
+    assert t.column("caption_kinds").to_pylist() == [None] * 8  # rows without kinds: null
+    kinds = ["posescript", "everyday", "human"]
+    append_rows(tmp_path, POSES_TABLE, pose_rows_to_table([_row(9, caption_kinds=kinds)]))
+    t = read_table(tmp_path, POSES_TABLE, ["id", "caption_kinds"])
+    assert dict(zip(t.column("id").to_pylist(), t.column("caption_kinds").to_pylist()))["p9"] == kinds
 
 
 def test_pairs_roundtrip(tmp_path):
@@ -47,6 +52,8 @@ def test_pairs_roundtrip(tmp_path):
         ({"pose": np.full((22, 3), np.nan)}, "'pose' contains NaN"),
         ({"captions": []}, "'captions' must be a non-empty list"),
         ({"captions": ["", " "]}, "only empty strings"),
+        ({"caption_kinds": ["posescript", "query"]}, "'caption_kinds' must be a list of 3 kinds"),
+        ({"caption_kinds": ["posescript", "query", "poem"]}, "'caption_kinds' has 'poem'"),
         ({"split": "training"}, "'split' is 'training'"),
         ({"image": None}, "needs 'image' bytes or an 'image_path'"),
         ({"id": ""}, "invalid id"),

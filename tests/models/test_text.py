@@ -73,10 +73,10 @@ def test_encoder_forward_backward_and_padding(encoder: TextEncoder) -> None:
     torch.testing.assert_close(alone[0], out[0], atol=1e-5, rtol=1e-4)
     # the backbone is frozen: only the topping trains
     encoder.train()
-    assert not encoder.bert.training and encoder.topping.training
+    assert not encoder.bert.training and encoder.head.training
     encoder(ids, mask).square().sum().backward()
     assert all(p.grad is None for p in encoder.bert.parameters())
-    assert encoder.proj.weight.grad is not None
+    assert encoder.head.proj.weight.grad is not None
     encoder.zero_grad()
     encoder.eval()
 
@@ -122,7 +122,7 @@ def test_posetext_forward_loss_and_towers(tokenizer: TextTokenizer, tmp_path) ->
     loss = model.loss(p, t)
     loss.backward()
     assert model.logit_scale.grad is not None and model.pose.trunk.net[2].weight.grad is not None
-    assert model.text.topping.layers[0].linear1.weight.grad is not None
+    assert model.text.head.topping.layers[0].linear1.weight.grad is not None
 
     model.eval()
     text_enc = model.text_encoder().freeze()

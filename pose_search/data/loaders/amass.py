@@ -48,6 +48,7 @@ from pose_search.data.loaders.common import (
     LoaderError,
     RenderFn,
     canonicalize,
+    caption_fields,
     check_render,
     clean_texts,
     compute_joints,
@@ -99,10 +100,12 @@ def amass_to_canonical(poses: np.ndarray, yaw: np.ndarray | None = None) -> tupl
 
 
 def _pose_row(rid: str, pose: np.ndarray, joints: np.ndarray, image: bytes, captions: list[str],
-              split: str, source: str, meta: Mapping[str, Any]) -> dict[str, Any]:
+              split: str, source: str, meta: Mapping[str, Any],
+              caption_kinds: list[str] | None = None) -> dict[str, Any]:
     return {"id": rid, "pose": pose.reshape(-1), "shape": NEUTRAL_SHAPE, "shape_space": "smplx-betas",
             "joints": joints.reshape(-1), "image": image, "image_path": None, "captions": captions,
-            "family": "", "split": split, "source": source, "meta": to_meta(meta)}
+            "caption_kinds": caption_kinds, "family": "", "split": split, "source": source,
+            "meta": to_meta(meta)}
 
 
 def _seq_meta(seq: AmassSequence, frame: int) -> dict[str, Any]:
@@ -134,12 +137,11 @@ def load_amass(root: str | Path, *, caption_fn: CaptionFn, render_fn: RenderFn, 
         rel = path.relative_to(root).as_posix()
         for k, frame in enumerate(frames.tolist()):
             where = f"{path}: frame {frame}"
-            captions = clean_texts(caption_fn(canon[k]), f"{where}: caption_fn")
-            if not captions:
-                raise LoaderError(f"{where}: caption_fn returned no caption")
+            texts = caption_fields(caption_fn(canon[k]), f"{where}: caption_fn")
             image = check_render(render_fn(canon[k]), where)
             meta = _seq_meta(seq, frame) | {"sequence": rel, "yaw_removed": float(yaws[k])}
-            yield _pose_row(f"amass:{rel}:{frame}", canon[k], joints[k], image, captions, split, "amass", meta)
+            yield _pose_row(f"amass:{rel}:{frame}", canon[k], joints[k], image, texts["captions"], split,
+                            "amass", meta, texts["caption_kinds"])
 
 
 class PoseLookup:
@@ -220,6 +222,24 @@ def read_text_files(files: Sequence[Path], what: str) -> dict[str, list[str]]:
     return merged
 
 
+def caption_file_kind(path: Path) -> str:
+    """Kind of the captions of a PoseScript caption file: "posescript" for the automatic ones
+    (``posescript_auto_*.json``: PoseScript's own captioner), "human" otherwise."""
+    return "posescript" if "auto" in Path(path).name.lower() else "human"
+
+
+def read_caption_files(files: Sequence[Path], what: str) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """:func:`read_text_files` for caption files, with each text's kind
+    (:func:`caption_file_kind`): ``(id -> texts, id -> kinds)``, parallel lists."""
+    texts: dict[str, list[str]] = {}
+    kinds: dict[str, list[str]] = {}
+    for path in files:
+        for key, values in read_text_files([path], what).items():
+            texts.setdefault(key, []).extend(values)
+            kinds.setdefault(key, []).extend([caption_file_kind(path)] * len(values))
+    return texts, kinds
+
+
 def _glob(root: Path, patterns: Sequence[str]) -> list[Path]:
     return [p for pat in patterns for p in sorted(root.glob(pat))]
 
@@ -240,7 +260,7 @@ def load_posescript(root: str | Path, amass_root: str | Path, *, render_fn: Rend
         root, ["posescript_human_*.json", "posescript_auto_*.json"])
     if not files:
         raise LoaderError(f"{root}: no PoseScript caption files (posescript_human_*.json / posescript_auto_*.json)")
-    captions = read_text_files(files, "PoseScript captions")
+    captions, kinds = read_caption_files(files, "PoseScript captions")
     for split_name in splits:
         split = normalize_split(split_name, "load_posescript(splits)")
         split_file = root / f"{split}_ids_{version}.json"
@@ -264,7 +284,7 @@ def load_posescript(root: str | Path, amass_root: str | Path, *, render_fn: Rend
         for k, pid in enumerate(kept):
             image = check_render(render_fn(canon[k]), f"posescript pose {pid}")
             yield _pose_row(f"posescript:{pid}", canon[k], joints[k], image, captions[pid], split,
-                            "posescript", metas[k] | {"yaw_removed": float(yaws[k])})
+                            "posescript", metas[k] | {"yaw_removed": float(yaws[k])}, kinds[pid])
 
 
 def _read_pair_index(path: Path) -> dict[str, tuple[str, str]]:
@@ -307,8 +327,8 @@ def load_posefix(root: str | Path, amass_root: str | Path, *, render_fn: RenderF
     if not instr_files:
         raise LoaderError(f"{root}: no PoseFix instruction files (posefix_human_*.json / posefix_auto_*.json)")
     instructions = read_text_files(instr_files, "PoseFix instructions")
-    pose_caps = read_text_files(_glob(ps_dir, ["posescript_human_*.json", "posescript_auto_*.json"]),
-                                "PoseScript captions")
+    pose_caps, pose_kinds = read_caption_files(
+        _glob(ps_dir, ["posescript_human_*.json", "posescript_auto_*.json"]), "PoseScript captions")
 
     def caption_of(pid: str) -> list[str] | None:
         return pose_caps.get(pid) or ([missing_caption] if missing_caption else None)
@@ -364,5 +384,7 @@ def load_posefix(root: str | Path, amass_root: str | Path, *, render_fn: RenderF
         pid, yaw_src, split = poses_needed[rid]
         image = check_render(render_fn(canon[k]), f"posefix pose {rid}")
         meta = metas[k] | {"yaw_removed": float(yaws[k]), "yaw_of": yaw_src or pid}
-        yield _pose_row(rid, canon[k], joints[k], image, caption_of(pid) or [], split, "posefix", meta)
+        # a placeholder caption (missing_caption) has no known kind
+        yield _pose_row(rid, canon[k], joints[k], image, caption_of(pid) or [], split, "posefix", meta,
+                        pose_kinds.get(pid) if pid in pose_caps else None)
     yield from pairs

@@ -53,7 +53,7 @@ from pose_search.data.loaders.common import (
     JointsFn,
     LoaderError,
     canonicalize,
-    clean_texts,
+    caption_fields,
     compute_joints,
     get_array,
     load_npz,
@@ -209,9 +209,7 @@ def _load_scene(path: Path, image_root: Path, split: str, caption_fn: CaptionFn,
                 raise LoaderError(f"{img_path}: image is {current[1].size}, expected {size} (width, height)")
         image = crops.encode_image(crops.crop_person(current[1], box), image_format)
         where = f"{path}: row {i}"
-        captions = clean_texts(caption_fn(canon[k]), f"{where}: caption_fn")
-        if not captions:
-            raise LoaderError(f"{where}: caption_fn returned no caption")
+        texts = caption_fields(caption_fn(canon[k]), f"{where}: caption_fn")
         betas = lab["shape"][i].reshape(-1)
         meta = {"scene": scene, "row": int(i), "imgname": name, "box": box.tolist(),
                 "yaw_removed": float(yaws[k]), "extra_betas": betas[10:].tolist(), "closeup": closeup,
@@ -220,5 +218,5 @@ def _load_scene(path: Path, image_root: Path, split: str, caption_fn: CaptionFn,
         shape[: min(10, len(betas))] = betas[:10]
         yield {"id": f"bedlam:{scene}:{i}", "pose": canon[k].reshape(-1), "shape": shape,
                "shape_space": "smplx-betas", "joints": joints[k].reshape(-1), "image": image,
-               "image_path": None, "captions": captions, "family": "", "split": split, "source": "bedlam",
+               "image_path": None, **texts, "family": "", "split": split, "source": "bedlam",
                "meta": to_meta(meta)}

@@ -68,7 +68,7 @@ from pose_search.data.loaders.common import (
     JointsFn,
     LoaderError,
     canonicalize,
-    clean_texts,
+    caption_fields,
     compute_joints,
     get_array,
     get_text,
@@ -387,9 +387,7 @@ def _load_sequence(scene_dir: Path, image_root: Path | None, gt_root: Path, seq:
             if current[1].size != size:
                 raise LoaderError(f"{frames[f]}: image is {current[1].size}, expected {size} (width, height)")
         where = f"{scene_dir / 'be_seq.csv'}: row {b.row} frame {f}"
-        captions = clean_texts(caption_fn(canon[k]), f"{where}: caption_fn")
-        if not captions:
-            raise LoaderError(f"{where}: caption_fn returned no caption")
+        texts = caption_fields(caption_fn(canon[k]), f"{where}: caption_fn")
         betas = mots[k]["betas"]
         shape = np.zeros(10)
         shape[: min(10, len(betas))] = betas[:10]
@@ -401,7 +399,7 @@ def _load_sequence(scene_dir: Path, image_root: Path | None, gt_root: Path, seq:
         yield {"id": f"bedlam:{scene}:{seq.name}_{f:04d}:{b.row}", "pose": canon[k].reshape(-1),
                "shape": shape, "shape_space": "smplx-betas", "joints": joints[k].reshape(-1),
                "image": crops.encode_image(crops.crop_person(current[1], box), image_format),
-               "image_path": None, "captions": captions, "family": "", "split": split, "source": "bedlam",
+               "image_path": None, **texts, "family": "", "split": split, "source": "bedlam",
                "meta": to_meta(meta)}
 
 

@@ -27,8 +27,10 @@ log = logging.getLogger(__name__)
 JointsFn = Callable[[np.ndarray], np.ndarray]
 # (22, 3) canonical axis-angle pose -> encoded PNG/JPEG bytes of a rendered person image
 RenderFn = Callable[[np.ndarray], bytes]
-# (22, 3) canonical axis-angle pose -> >= 1 captions (e.g. the automatic captioner)
-CaptionFn = Callable[[np.ndarray], list[str]]
+# (22, 3) canonical axis-angle pose -> >= 1 captions (e.g. the automatic captioner), as a list of
+# strings (kinds unknown) or an object with parallel ``texts`` and ``kinds`` lists
+# (:class:`pose_search.data.captioning.PoseCaptions`)
+CaptionFn = Callable[[np.ndarray], Any]
 
 SPLIT_ALIASES: dict[str, str] = {
     "train": "train", "training": "train",
@@ -186,6 +188,29 @@ def clean_texts(value: Any, where: str) -> list[str]:
     if not isinstance(value, (list, tuple)):
         raise LoaderError(f"{where}: expected a string or a list of strings, got {type(value).__name__}")
     return [str(v).strip() for v in value if isinstance(v, str) and v.strip()]
+
+
+def caption_fields(value: Any, where: str) -> dict[str, Any]:
+    """A ``caption_fn`` result -> the row fields ``captions`` and ``caption_kinds``.
+
+    A list of strings (or one string) gives its non-empty strings and no kinds (``None``); an
+    object with ``texts`` and ``kinds`` (e.g. :class:`~pose_search.data.captioning.PoseCaptions`)
+    keeps each kept text's kind. Raises :class:`LoaderError` when nothing is left.
+    """
+    texts, kinds = getattr(value, "texts", None), getattr(value, "kinds", None)
+    if texts is None:
+        captions = clean_texts(value, where)
+        if not captions:
+            raise LoaderError(f"{where} returned no caption")
+        return {"captions": captions, "caption_kinds": None}
+    texts, kinds = list(texts), list(kinds or [])
+    if len(kinds) != len(texts):
+        raise LoaderError(f"{where}: {len(texts)} captions but {len(kinds)} kinds")
+    kept = [(str(t).strip(), str(k)) for t, k in zip(texts, kinds, strict=True)
+            if isinstance(t, str) and t.strip()]
+    if not kept:
+        raise LoaderError(f"{where} returned no caption")
+    return {"captions": [t for t, _ in kept], "caption_kinds": [k for _, k in kept]}
 
 
 def to_meta(meta: Mapping[str, Any]) -> str:

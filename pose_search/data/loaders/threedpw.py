@@ -60,7 +60,7 @@ from pose_search.data.loaders.common import (
     JointsFn,
     LoaderError,
     canonicalize,
-    clean_texts,
+    caption_fields,
     compute_joints,
     get_array,
     normalize_split,
@@ -216,16 +216,14 @@ def _load_sequence(path: Path, root: Path, split: str, caption_fn: CaptionFn, st
             cache = (t, crops.load_image(str(img_path), f"image of {path} frame {t}"))
         image = crops.encode_image(crops.crop_person(cache[1], box), image_format)
         where = f"{path}: person {p} frame {frame}"
-        captions = clean_texts(caption_fn(canon[k]), f"{where}: caption_fn")
-        if not captions:
-            raise LoaderError(f"{where}: caption_fn returned no caption")
+        texts = caption_fields(caption_fn(canon[k]), f"{where}: caption_fn")
         meta = {"sequence": name, "person": p, "frame": frame, "box": box.tolist(),
                 "gender": seq["genders"][p] if p < len(seq["genders"]) else "",
                 "source_betas": seq["betas"][p].reshape(-1).tolist(), "yaw_removed": float(yaws[k]),
                 "frame_convention": "camera", "scale_factor": scale_factor, "max_overlap": max_overlap}
         yield {"id": f"3dpw:{name}:{p}:{frame}", "pose": canon[k].reshape(-1), "shape": [0.0] * 10,
                "shape_space": "smplx-betas", "joints": joints[k].reshape(-1), "image": image,
-               "image_path": None, "captions": captions, "family": "", "split": split, "source": "3dpw",
+               "image_path": None, **texts, "family": "", "split": split, "source": "3dpw",
                "meta": to_meta(meta)}
 
 
@@ -313,9 +311,7 @@ def _load_pe_pickle(path: Path, image_root: Path, split: str, caption_fn: Captio
         if cache is None or cache[0] != img:
             cache = (img, crops.load_image(str(image_root / img), f"image {img!r} of {path}"))
         where = f"{path}: image {img!r} human {i}"
-        captions = clean_texts(caption_fn(canon[k]), f"{where}: caption_fn")
-        if not captions:
-            raise LoaderError(f"{where}: caption_fn returned no caption")
+        texts = caption_fields(caption_fn(canon[k]), f"{where}: caption_fn")
         betas = records[img]["humans"][i]["shape"]
         shape = np.zeros(10)
         shape[: min(10, len(betas))] = betas[:10]
@@ -325,5 +321,5 @@ def _load_pe_pickle(path: Path, image_root: Path, split: str, caption_fn: Captio
                 "scale_factor": scale_factor, "max_overlap": max_overlap}
         yield {"id": f"3dpw:{img}:{i}", "pose": canon[k].reshape(-1), "shape": shape, "shape_space": "smplx-betas",
                "joints": joints[k].reshape(-1), "image": crops.encode_image(crops.crop_person(cache[1], box), image_format),
-               "image_path": None, "captions": captions, "family": "", "split": split, "source": "3dpw",
+               "image_path": None, **texts, "family": "", "split": split, "source": "3dpw",
                "meta": to_meta(meta)}

@@ -9,7 +9,8 @@ Pipeline per text: paircodes with fresh noise (:mod:`.paircodes`) -> super-pairc
 (:mod:`.superpaircodes`) -> random skip (p = 0.15, rare codes kept, everything restored if all
 were skipped) -> static facts about B on the changed limbs (:mod:`.absolute`) -> aggregation
 (:mod:`.aggregation`) -> text (:mod:`.text`), with the global-turn sentence prepended for
-in-sequence pairs.
+in-sequence pairs, and before it an everyday sentence when the main posture changes ("Kneel down
+on your left knee.", :mod:`.posture_change`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pose_search.data.pairing.absolute import fact_clauses, pose_categories
 from pose_search.data.pairing.aggregation import aggregate
 from pose_search.data.pairing.mining import mine_pairs, pose_feature
 from pose_search.data.pairing.paircodes import Clause, categorize_pairs, measure_pairs
+from pose_search.data.pairing.posture_change import posture_change_sentence, posture_labels
 from pose_search.data.pairing.superpaircodes import resolve_pair
 from pose_search.data.pairing.text import (
     NO_CHANGE,
@@ -94,7 +96,9 @@ def instruct_pairs(
         skip_probability: chance to drop each non-rare code (0.15 in the spec; 0 disables).
 
     Returns:
-        ``N`` lists of ``n_texts`` non-empty strings. When A and B do not differ noticeably
+        ``N`` lists of ``n_texts`` non-empty strings. When the main posture of A differs from
+        B's (:func:`~pose_search.data.captioning.postures.main_posture`), each text opens with
+        an everyday sentence ("Kneel down on your left knee.", :mod:`.posture_change`). When A and B do not differ noticeably
         (every paircode in its ignored band and no turn), every text is an explicit "no change"
         sentence from :data:`NO_CHANGE` (e.g. "Keep the same pose; nothing needs to change.").
         Callers building training data should drop such pairs; :func:`mine_pairs` never
@@ -129,6 +133,7 @@ def instruct_pairs(
 
     wa, wb = working_joints(ja), working_joints(jb)
     values = measure_pairs(wa, wb, rot_a, rot_b)
+    postures_a, postures_b = posture_labels(ja[:, :22]), posture_labels(jb[:, :22])
     out: list[list[str]] = [[] for _ in range(n)]
     n_empty = 0
     for t in range(int(n_texts)):
@@ -146,6 +151,8 @@ def instruct_pairs(
             if turns is not None and np.isfinite(turns[i]):
                 turn = rotation_sentence(turns[i], rng)
                 text = f"{turn} {text}".strip() if turn else text
+            posture = posture_change_sentence(postures_a[i], postures_b[i], rng)
+            text = f"{posture} {text}".strip() if posture else text
             if not text:
                 text = no_change_text(rng)
                 n_empty += 1

@@ -1,4 +1,8 @@
-"""The PoseText text encoder: DistilBERT token features -> a transformer "topping" -> one vector.
+"""The from-scratch text encoder: a DistilBERT-layout transformer -> a transformer "topping".
+
+The default text encoder is the pretrained one (:mod:`.pretrained_text`: frozen all-MiniLM-L6-v2
++ the same :class:`TextTopping`); this one, trained from random weights on our captions, stays as
+the tiny variant of the tests and as an ablation (it knows no word outside the captions).
 
 Architecture (``D`` = DistilBERT dim, ``E`` = output dim)::
 
@@ -90,6 +94,29 @@ def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (x * m).sum(1) / m.sum(1).clamp_min(1.0)
 
 
+class TextTopping(nn.Module):
+    """The trainable part on a frozen backbone's token outputs (PoseScript's "topping")::
+
+        h (B, L, D) -> ReLU -> Linear D->E -> + sinusoidal positions, dropout
+        -> post-norm TransformerEncoder (GELU, key-padding mask) -> mean over the valid tokens (B, E)
+    """
+
+    def __init__(self, in_dim: int, out_dim: int, layers: int, heads: int, ffn: int, dropout: float,
+                 max_len: int) -> None:
+        super().__init__()
+        self.proj = nn.Linear(in_dim, out_dim)
+        self.positions = SinusoidalPositions(out_dim, max_len, dropout)
+        layer = nn.TransformerEncoderLayer(out_dim, heads, ffn, dropout, activation="gelu",
+                                           batch_first=True, norm_first=False)
+        self.topping = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+
+    def forward(self, h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Token features ``(B, L, D)`` + mask ``(B, L)`` (1 = token) -> features ``(B, E)``."""
+        x = self.positions(self.proj(F.relu(h)))
+        x = self.topping(x, src_key_padding_mask=mask == 0)
+        return masked_mean(x, mask)
+
+
 def _distilbert_config(cfg: TextEncoderConfig) -> Any:
     from transformers import DistilBertConfig
 
@@ -147,18 +174,8 @@ class TextEncoder(ModalityEncoder):
         if cfg.freeze_backbone:
             self.bert.requires_grad_(False)
             self.bert.eval()
-        self.proj = nn.Linear(cfg.dim, cfg.out_dim)
-        self.positions = SinusoidalPositions(cfg.out_dim, cfg.max_position_embeddings, cfg.dropout)
-        layer = nn.TransformerEncoderLayer(
-            cfg.out_dim,
-            cfg.topping_heads,
-            cfg.topping_ffn,
-            cfg.dropout,
-            activation="gelu",
-            batch_first=True,
-            norm_first=False,
-        )
-        self.topping = nn.TransformerEncoder(layer, cfg.topping_layers, enable_nested_tensor=False)
+        self.head = TextTopping(cfg.dim, cfg.out_dim, cfg.topping_layers, cfg.topping_heads, cfg.topping_ffn,
+                                cfg.dropout, cfg.max_position_embeddings)
         self.output_dim = cfg.out_dim
 
     @staticmethod
@@ -195,9 +212,16 @@ class TextEncoder(ModalityEncoder):
         """Token ids ``(B, L)`` int64 + mask ``(B, L)`` (1 = token) -> features ``(B, E)``."""
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.cfg.freeze_backbone):
             h = self.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        x = self.positions(self.proj(F.relu(h)))
-        x = self.topping(x, src_key_padding_mask=attention_mask == 0)
-        return masked_mean(x, attention_mask)
+        return self.head(h, attention_mask)
+
+    @torch.no_grad()
+    def encode_texts(self, texts: list[str], cached: bool = False, batch: int = 256,
+                     progress: bool = False) -> torch.Tensor:
+        """Features ``(B, E)`` of texts (tokenised here, ``batch`` at a time), without gradients
+        (``cached`` and ``progress``: accepted for the pretrained encoder's interface; no cache)."""
+        device = next(self.parameters()).device
+        return torch.cat([self(*(x.to(device) for x in self.tokenize(texts[s : s + batch]))).cpu()
+                          for s in range(0, len(texts), batch)])
 
     def tokenize(
         self, texts: str | list[str], max_length: int = 256

