@@ -1,6 +1,6 @@
 """Convert a real dataset (BEDLAM, AMASS, PoseScript, PoseFix, 3DPW) into a pose-search dataset.
 
-Sources without captions get our automatic captions (3 PoseScript-style + 2 everyday per pose,
+Sources without captions get our automatic captions (3 PoseScript-style + 4 everyday per pose,
 with their kinds); sources without images get
 renders of the anny body in the pose, with a random look drawn from a seed. Rows are written to
 ``OUT.partial`` and the directory is renamed to ``OUT`` only when every input file was read, so a
@@ -19,7 +19,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from pose_search.data.manifest import build_manifest
-from pose_search.data.schema import PAIRS_TABLE, POSES_TABLE, pair_rows_to_table, pose_rows_to_table
+from pose_search.data.schema import (
+    EVERYDAY_CAPTIONS,
+    PAIRS_TABLE,
+    POSES_TABLE,
+    pair_rows_to_table,
+    pose_rows_to_table,
+)
 from pose_search.data.store import DatasetError, append_rows, write_json_atomic
 
 if TYPE_CHECKING:
@@ -33,7 +39,7 @@ SOURCES = ("bedlam", "bedlam-raw", "amass", "posescript", "posefix", "3dpw")
 class Annotator:
     """Captions and renders for sources that lack them; deterministic given ``seed``."""
 
-    def __init__(self, seed: int = 0, n_captions: int = 3, everyday: int = 2) -> None:
+    def __init__(self, seed: int = 0, n_captions: int = 3, everyday: int = EVERYDAY_CAPTIONS) -> None:
         self.rng = np.random.default_rng(seed)
         self.n_captions = n_captions
         self.everyday = everyday

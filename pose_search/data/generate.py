@@ -33,7 +33,13 @@ import torch
 from pose_search.body.convention import normalize_heading
 from pose_search.data.manifest import build_manifest
 from pose_search.data.pairing.features import HANDMADE, pair_features, resolve_pair_feature
-from pose_search.data.schema import PAIRS_TABLE, POSES_TABLE, pair_rows_to_table, pose_rows_to_table
+from pose_search.data.schema import (
+    EVERYDAY_CAPTIONS,
+    PAIRS_TABLE,
+    POSES_TABLE,
+    pair_rows_to_table,
+    pose_rows_to_table,
+)
 from pose_search.data.store import (
     DatasetError,
     append_rows,
@@ -61,10 +67,8 @@ class GenerateConfig:
     chunk_size: int = 64
     image_format: str = "jpeg"  # "jpeg" (quality 92) or "png"
     n_captions: int = 3
-    # everyday captions appended after the n_captions PoseScript-style ones (sentence, query, ...):
-    # 4, as the text encoder learns people's phrasings from their variety (human-query benchmark:
-    # mean precision@5 0.33 with 2, 0.47 with 4 on the small demo; benchmarks/README.md)
-    everyday_captions: int = 4
+    # everyday captions appended after the n_captions PoseScript-style ones (sentence, query, ...)
+    everyday_captions: int = EVERYDAY_CAPTIONS
     topology: str = "notoes_collapse10pc"
     # fix only: fraction of the pool drawn as short motion sequences (in-sequence pairs)
     sequence_fraction: float = 0.5

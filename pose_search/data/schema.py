@@ -27,6 +27,10 @@ PAIR_KINDS = ("in", "out")
 # What wrote a caption: the PoseScript-style captioner, the everyday layer (a sentence or a
 # search-box query) or a person (captions a real dataset ships).
 CAPTION_KINDS = ("posescript", "everyday", "query", "human")
+# everyday captions per pose by default (the generator, the converters' automatic captions): the
+# text encoder learns people's phrasings from their variety (human-query benchmark, small demo:
+# mean precision@5 0.33 with 2, 0.47 with 4; benchmarks/README.md, "Pretrained text encoder")
+EVERYDAY_CAPTIONS = 4
 # Pose columns added after datasets were first written: tables written before them lack them,
 # and :func:`pose_search.data.store.read_table` fills them with nulls.
 OPTIONAL_POSE_COLUMNS = ("caption_kinds",)

@@ -28,8 +28,8 @@ def test_amass_folder_converts_with_captions_and_renders(tmp_path):
     manifest = convert("amass", tmp_path / "amass", tmp_path / "ds", stride=1)
     t = read_table(tmp_path / "ds", POSES_TABLE)
     assert t.num_rows == 3 and manifest["counts"]["poses"] == 3
-    kinds = ["posescript"] * 3 + ["everyday", "query"]  # 3 PoseScript-style + 2 everyday captions
-    assert all(len(c) == 5 for c in t.column("captions").to_pylist())
+    kinds = ["posescript"] * 3 + ["everyday", "query"] * 2  # 3 PoseScript-style + 4 everyday captions
+    assert all(len(c) == 7 for c in t.column("captions").to_pylist())
     assert t.column("caption_kinds").to_pylist() == [kinds] * 3
     assert all(len(b) > 1000 for b in t.column("image").to_pylist())
     assert read_manifest(tmp_path / "ds")["source"] == "amass"

@@ -403,20 +403,20 @@ def test_caption_poses_appends_everyday_after_posescript(built) -> None:
     j = built[1][:4]
     plain = caption_poses(j, rng=np.random.default_rng(5), everyday=0)
     full = describe_poses(j, rng=np.random.default_rng(5))
-    assert caption_kinds() == ["posescript"] * 3 + ["everyday", "query"]
+    assert caption_kinds() == ["posescript"] * 3 + ["everyday", "query"] * 2
     assert set(caption_kinds(2, 5)) <= set(CAPTION_KINDS)
     for p, d in zip(plain, full, strict=True):
-        assert d.texts[:3] == p and len(d.texts) == len(d.kinds) == 5
+        assert d.texts[:3] == p and len(d.texts) == len(d.kinds) == 7
         assert d.kinds == caption_kinds()
     with pytest.raises(ValueError, match="everyday"):
         caption_poses(j, rng=np.random.default_rng(0), everyday=-1)
 
 
-def test_every_family_pose_gets_two_everyday_captions() -> None:
+def test_every_family_pose_gets_four_everyday_captions() -> None:
     joints = _family_joints(2)
     for d in describe_poses(joints, rng=np.random.default_rng(0), n_captions=1):
-        assert len(d.texts) == len(d.kinds) == 3
-        assert d.kinds[1:] == ["everyday", "query"] and all(t.strip() for t in d.texts[1:])
+        assert len(d.texts) == len(d.kinds) == 5
+        assert d.kinds[1:] == ["everyday", "query"] * 2 and all(t.strip() for t in d.texts[1:])
 
 
 def test_phrase_banks_survive_the_text_mirror() -> None:

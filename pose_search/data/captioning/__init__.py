@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pose_search.data.schema import EVERYDAY_CAPTIONS
+
 from .aggregation import aggregate
 from .categories import compute_categories
 from .contact import contact_pairs, merge_touch_records, touch_records
@@ -40,6 +42,7 @@ from .text import generate_caption
 __all__ = [
     "CaptionConfig",
     "CAPTION_CONFIGS",
+    "EVERYDAY_CAPTIONS",
     "PoseCaptions",
     "caption_kinds",
     "caption_poses",
@@ -130,7 +133,7 @@ class PoseCaptions:
     kinds: list[str]
 
 
-def caption_kinds(n_captions: int = 3, everyday: int = 2) -> list[str]:
+def caption_kinds(n_captions: int = 3, everyday: int = EVERYDAY_CAPTIONS) -> list[str]:
     """Kind of each caption :func:`caption_poses` writes per pose, in order: ``n_captions``
     "posescript", then ``everyday`` alternating "everyday" (a sentence) and "query"."""
     return [POSESCRIPT_KIND] * int(n_captions) + everyday_kinds(int(everyday))
@@ -144,7 +147,7 @@ def caption_poses(
     rng: np.random.Generator,
     vertices: np.ndarray | None = None,
     topology: str | None = None,
-    everyday: int = 2,
+    everyday: int = EVERYDAY_CAPTIONS,
 ) -> list[list[str]]:
     """Caption poses: joints ``(N, 22|52, 3)`` (canonical frame, metres) -> N lists of
     ``n_captions + everyday`` strings: the PoseScript-style captions first, then the everyday
@@ -187,7 +190,7 @@ def describe_poses(
     rotations: np.ndarray | None = None,
     *,
     n_captions: int = 3,
-    everyday: int = 2,
+    everyday: int = EVERYDAY_CAPTIONS,
     rng: np.random.Generator,
     vertices: np.ndarray | None = None,
     topology: str | None = None,
