@@ -87,9 +87,7 @@ class PoseTextTask(Task):
     def _table(self, split: str, progress: bool = False) -> Any:
         """The split's captions (row by row, ``C`` each) in the backbone's token cache."""
         if split not in self._tables:
-            from pose_search.models.encoders.pretrained_text import PretrainedTextEncoder
-
-            encoder = PretrainedTextEncoder(**self.build_model().text.config())
+            encoder = self.build_model().text
             texts, _ = flat_captions(load_split(self.cfg.data, split, ("captions",))["captions"])
             self._tables[split] = encoder.token_table(texts, progress=progress)
         return self._tables[split]
