@@ -67,8 +67,8 @@ class DemoScale:
 SCALES: dict[str, DemoScale] = {
     # the image CNN needs ~300 steps to leave the mean pose: small data gets more epochs
     # PoseText trains only its topping (the backbone's token outputs are cached): many cheap epochs
-    "small": DemoScale(poses=1500, pairs=1500, posevae_epochs=6, posetext_epochs=30, image_epochs=10,
-                       core_epochs=30, hps_epochs=8, instructions_epochs=4),
+    "small": DemoScale(poses=1500, pairs=1500, posevae_epochs=6, posetext_epochs=40, image_epochs=10,
+                       core_epochs=40, hps_epochs=8, instructions_epochs=4),
     "medium": DemoScale(poses=6000, pairs=6000, posevae_epochs=6, posetext_epochs=16, image_epochs=6,
                         core_epochs=20, hps_epochs=8, instructions_epochs=8),
     "large": DemoScale(poses=22000, pairs=22000, posevae_epochs=4, posetext_epochs=10, image_epochs=6,
