@@ -68,6 +68,27 @@ def chance_rates(service: Any, queries: Sequence[HumanQuery] = QUERIES,
     return counts / max(total, 1), total
 
 
+def read_entries(out: Path) -> dict[str, Any]:
+    """A results file with one entry per index name (``{"indexes": {...}, ...}``), or an empty one
+    when it is missing, unreadable or of another layout."""
+    try:
+        data = json.loads(out.read_text()) if out.is_file() else {}
+    except json.JSONDecodeError:
+        data = {}
+    return data if isinstance(data.get("indexes"), dict) else {"indexes": {}}
+
+
+def index_specs(parser: argparse.ArgumentParser, specs: Sequence[str]) -> dict[str, str]:
+    """``--index NAME=PATH`` values -> ``{name: path}`` (a parser error for a malformed one)."""
+    indexes = {}
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            parser.error(f"--index {spec!r}: expected NAME=PATH")
+        indexes[name] = path
+    return indexes
+
+
 def _mean(values: Sequence[float]) -> float | None:
     return round(float(np.mean(values)), 4) if len(values) else None
 
@@ -141,12 +162,7 @@ def run(indexes: dict[str, str | Path], out: str | Path = OUT, device: str = "cp
     from indexing.service import SearchService
 
     out = Path(out)
-    try:
-        data = json.loads(out.read_text()) if out.is_file() else {}
-    except json.JSONDecodeError:
-        data = {}
-    if not isinstance(data.get("indexes"), dict):
-        data = {"indexes": {}}
+    data = read_entries(out)
     for name, path in indexes.items():
         start = time.perf_counter()
         service = SearchService(path, device=device)
@@ -195,12 +211,7 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    indexes = {}
-    for spec in args.index:
-        name, sep, path = spec.partition("=")
-        if not sep or not name or not path:
-            p.error(f"--index {spec!r}: expected NAME=PATH")
-        indexes[name] = path
+    indexes = index_specs(p, args.index)
     data = run(indexes, args.out, args.device, k=args.k)
     for name in indexes:
         print(f"== {name} ({indexes[name]})")

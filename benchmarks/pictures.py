@@ -86,8 +86,8 @@ def mesh_picture(root: Path, out: Path, n: int, seed: int, draw: Drawer) -> Path
         caption = row["captions"][0]
         gt = draw.body(torch.tensor(row["pose"]).reshape(1, 22, 3), torch.tensor(row["shape"])[None])
         gt_joints = gt.joints[0].numpy()
-        from_image = recover_body(pipe, image=image, body=draw.body)
-        both = recover_body(pipe, image=image, text=caption, body=draw.body)
+        from_image = recover_body(pipe, image=image, body=draw.body, require_person=False)
+        both = recover_body(pipe, image=image, text=caption, body=draw.body, require_person=False)
         panels = [(_decode(row), f"input render ({row['id']})"),
                   (draw(from_image.pose, from_image.shape),
                    f"from the image: PA-MPJPE {_pa_mpjpe(from_image.joints, gt_joints):.0f} mm"),

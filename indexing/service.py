@@ -8,6 +8,11 @@
 subset, re-projects into the ``target`` modality's space and searches that column's ANN index.
 Several queries at once: give lists (or a ``(B, 22, 3)`` pose array) and get one list of hits
 per query. The same service backs the CLI, the Python API, the UI and the evaluation.
+
+A query image in which the image encoder finds nobody (BlazePose) raises
+:class:`~pose_search.models.encoders.base.PersonNotFound` ("no person found in the image: use a
+photo of one person ..."; for a batch, the files or positions without a person) instead of
+returning hits; encoders without a person detector (our CNN) cannot tell and search anyway.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from indexing.table import (
     table_path,
     vector_column,
 )
+from pose_search.models.encoders.base import PersonNotFound
 from pose_search.models.encoders.image import MAX_PHOTO_SIDE, load_query_image  # noqa: F401 (re-exported)
 from pose_search.models.encoders.tokenizer import check_query_text
 
@@ -143,7 +149,8 @@ class SearchService:
     # ------------------------------------------------------------------ queries
     @torch.no_grad()
     def encode(self, target: str, image: Any = None, text: Any = None, pose: Any = None) -> torch.Tensor:
-        """Query vectors ``(B, D)`` in ``target``'s space for the given inputs (any subset)."""
+        """Query vectors ``(B, D)`` in ``target``'s space for the given inputs (any subset);
+        :class:`PersonNotFound` for images without a person (a batch's: named by file name)."""
         if target not in self.modalities:
             raise ValueError(f"target {target!r}: this index holds {', '.join(self.modalities)}")
         inputs: dict[str, Any] = {}
@@ -164,7 +171,13 @@ class SearchService:
                 inputs["images"] = torch.stack([load_query_image(x) for x in images]).to(self.device)
         if not inputs:
             raise ValueError("empty query: give at least one of image, text, pose")
-        return self.model.query(target, **inputs)
+        try:
+            return self.model.query(target, **inputs)
+        except PersonNotFound as exc:
+            if image is None or len(images) < 2:
+                raise
+            names = [Path(x).name if isinstance(x, (str, Path)) else f"#{i}" for i, x in enumerate(images)]
+            raise PersonNotFound.in_images(exc.indices, len(images), names) from None
 
     def search(self, image: Any = None, text: Any = None, pose: Any = None, target: str = "pose", k: int = 10,
                filters: dict[str, Any] | None = None) -> list[Hit] | list[list[Hit]]:

@@ -6,8 +6,12 @@ explorer and the status page, over one :class:`~indexing.service.SearchService` 
     glb = backend.body_file(cards[0].id)
 
 Every bad input raises a ``ValueError`` (or ``FileNotFoundError``) whose message a user can act
-on; the app shows it as is. Inputs that are files (``pose_file``) are paths the *app* vouches for
-(uploads its web framework received), never paths a client named.
+on; the app shows it as is. That includes an uploaded photo in which the image encoder finds
+nobody (BlazePose): search, mesh recovery and instructions raise
+:class:`~pose_search.models.encoders.base.PersonNotFound` ("no person found in the image: use a
+photo of one person ..."; instructions say which pose) instead of giving results. Inputs that are
+files (``pose_file``) are paths the *app* vouches for (uploads its web framework received), never
+paths a client named.
 
 Text-only searches can go through a :class:`~ui.batcher.MicroBatcher` (concurrent users' queries
 become one encoder call). By default it is on for a GPU and off on CPU, where one torch thread per
@@ -30,6 +34,7 @@ import numpy as np
 
 from indexing.service import MAX_K, Hit, SearchService, load_query_image
 from pose_search import storage
+from pose_search.models.encoders.base import PersonNotFound
 from pose_search.models.encoders.tokenizer import check_query_text
 from ui.assets import Bodies, FileCache
 from ui.batcher import MicroBatcher
@@ -319,9 +324,12 @@ class UIBackend:
                 from pose_search.models.heads.hps_pipeline import recover_body
 
                 same = self.hps.representation_model.image_any_size == self.instructions.representation_model.image_any_size
-                with self.bodies.lock:
-                    rec = recover_body(self.hps, image=image if same else _photo(side.image, self.hps),
-                                       body=self._hps_body())
+                try:
+                    with self.bodies.lock:
+                        rec = recover_body(self.hps, image=image if same else _photo(side.image, self.hps),
+                                           body=self._hps_body())
+                except PersonNotFound as exc:  # say which side (instruct says it when there is no HPS head)
+                    raise PersonNotFound(f"pose {name}: {exc}", exc.indices) from None
                 body, _ = rec.save(self.files.unique("bodies", name, ".glb"))
             return {"images": image[None]}, body
         if present(side.id):

@@ -59,7 +59,7 @@ class DemoScale:
         """Seconds per stage on a 2-core CPU (measured on the small scale, scaled by rows x epochs)."""
         n, p = self.poses / 1000, self.pairs / 1000
         return {"data": 10 + 14 * n, "pairs": 10 + 14 * p, "posevae": 12 + 4 * n * self.posevae_epochs,
-                "posetext": 20 + 25 * n + 2.5 * n * self.posetext_epochs, "image": 20 + 10 * n * self.image_epochs,
+                "posetext": 20 + 70 * n + 1.4 * n * self.posetext_epochs, "image": 20 + 10 * n * self.image_epochs,
                 "core": 15 + 25 * n + 2 * n * self.core_epochs, "hps": 12 + 15 * n + 1 * n * self.hps_epochs,
                 "instructions": 30 + 10 * p + 12 * p * self.instructions_epochs, "index": 15 + 5 * n}
 
@@ -67,11 +67,13 @@ class DemoScale:
 SCALES: dict[str, DemoScale] = {
     # the image CNN needs ~300 steps to leave the mean pose: small data gets more epochs
     # PoseText trains only its topping (the backbone's token outputs are cached): many cheap epochs
-    "small": DemoScale(poses=1500, pairs=1500, posevae_epochs=6, posetext_epochs=40, image_epochs=10,
-                       core_epochs=40, hps_epochs=8, instructions_epochs=4),
-    "medium": DemoScale(poses=6000, pairs=6000, posevae_epochs=6, posetext_epochs=16, image_epochs=6,
+    # (its validation loss bottoms out near epoch 70 on the small demo); the core's text->pose
+    # validation recall stops rising after ~25 epochs
+    "small": DemoScale(poses=1500, pairs=1500, posevae_epochs=6, posetext_epochs=70, image_epochs=10,
+                       core_epochs=30, hps_epochs=8, instructions_epochs=4),
+    "medium": DemoScale(poses=6000, pairs=6000, posevae_epochs=6, posetext_epochs=32, image_epochs=6,
                         core_epochs=20, hps_epochs=8, instructions_epochs=8),
-    "large": DemoScale(poses=22000, pairs=22000, posevae_epochs=4, posetext_epochs=10, image_epochs=6,
+    "large": DemoScale(poses=22000, pairs=22000, posevae_epochs=4, posetext_epochs=20, image_epochs=6,
                        core_epochs=10, hps_epochs=8, instructions_epochs=6),
 }
 
@@ -101,7 +103,8 @@ IMAGE_ENCODERS = ("auto", "blazepose", "cnn")
 
 def resolve_image_encoder(choice: str) -> str:
     """``blazepose`` or ``cnn`` for ``--image-encoder``; ``auto`` is BlazePose (pretrained on real
-    photos: benchmarks/results/real_photos.json) when its environment is built, else the CNN."""
+    photos; against the CNN: benchmarks/README.md, "Real photos and BlazePose") when its
+    environment is built, else the CNN."""
     from pose_search.models.encoders.blazepose import BlazePoseEnvError, env_python
 
     if choice not in IMAGE_ENCODERS:

@@ -50,8 +50,9 @@ from pose_search.data.store import (
 
 log = logging.getLogger(__name__)
 
-# v2: 4 everyday captions after the 3 PoseScript-style ones, and the caption_kinds column
-GENERATOR_VERSION = "synthetic-v2"
+# v2: 4 everyday captions after the 3 PoseScript-style ones, and the caption_kinds column;
+# v3: the search-box captions always say a bend, a kick or a wide stance
+GENERATOR_VERSION = "synthetic-v3"
 KINDS = ("script", "fix")
 MAX_SIZE = 50_000_000  # every pose is planned in memory at once (~1 kB each with its sampling pool)
 

@@ -504,3 +504,16 @@ def test_posture_change_sentence_table() -> None:
     assert posture_change_sentence("standing", "lunging:side:right", rng) in (
         "Lunge to the right.", "Step out into a side lunge to the right.")
     assert posture_change_sentence("kneeling:both", "squatting:crouch", rng) in CHANGES["squatting:crouch"]
+
+
+def test_queries_always_say_the_trunk_or_leg_detail(built) -> None:
+    """A body bent over or kicking is never queried as a bare "person standing"."""
+    for name, said in (("bending_forward", r"bent over|bending forward|leaning forward"),
+                       ("bending_left", r"leaning left|side bend|bending to the left"),
+                       ("kicking_left", r"kick")):
+        i = NAMES.index(name)
+        for seed in range(8):
+            texts = everyday_captions(built[1][i:i + 1], np.random.default_rng(seed), n=6)[0]
+            for q in texts[1::2]:
+                assert re.search(said, q), (name, q)
+                assert 2 <= len(q.split()) <= 10, q

@@ -190,7 +190,8 @@ def test_pairtext_flip_augmentation_mirrors_both_poses_and_the_text(tmp_path, fi
     from training.tasks import TASKS
 
     task = TASKS["pairtext"](TrainConfig(task="pairtext", run_dir=str(tmp_path), data=str(fix_dataset),
-                                         task_options={"model": "pairtext-tiny", "lr_flip": flip}))
+                                         task_options={"model": "pairtext-tiny", "lr_flip": flip,
+                                                       "text_model": "scratch"}))
     task.prepare()
     train, _ = task.datasets()
     texts = load_pairs(str(fix_dataset), "train")["instructions"]
@@ -210,6 +211,158 @@ def test_pairtext_flip_augmentation_mirrors_both_poses_and_the_text(tmp_path, fi
     for i in range(len(rows)):
         wanted = {tok.decode(tok([mirror_text(t) if flip else t], max_length=96)[0][0]) for t in texts[i]}
         assert tok.decode(ids[i]) in wanted
+
+
+def _pairtext_task(run_dir, data=None, **options):
+    from training.driver import TrainConfig
+    from training.tasks import TASKS
+
+    return TASKS["pairtext"](TrainConfig(task="pairtext", run_dir=str(run_dir), data=str(data or ""), epochs=2,
+                                         batch_size=8, task_options={"model": "pairtext-tiny", **options}))
+
+
+def _fit_without_ray(task) -> tuple[torch.nn.Module, dict[str, float]]:
+    """The driver's loop on this process (no Ray): prepare, train ``epochs``, validate, export best/."""
+    task.prepare()
+    torch.manual_seed(0)
+    model = task.build_model()
+    train, val = task.datasets()
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3)
+    cpu = torch.device("cpu")
+    for epoch in range(task.cfg.epochs):
+        task.train_epoch(model, optimizer, train, epoch, 0, 1, cpu)
+    metrics = task.evaluate(model, val, cpu)
+    task.export(model, task.run_dir / "best", metrics)
+    return model.eval(), metrics
+
+
+@pytest.mark.slow  # the backbone's outputs of ~600 instructions (~12 s on 2 busy cores)
+def test_pretrained_pairtext_trains_on_cached_backbone_tokens_and_reloads(tmp_path, fix_dataset, monkeypatch):
+    from pose_search.api import load_model
+    from pose_search.data.mirror import mirror_text
+    from pose_search.data.pairs import load_pairs
+    from pose_search.models.encoders.pretrained_text import (
+        PretrainedTextConfig,
+        PretrainedTextEncoder,
+    )
+
+    monkeypatch.setenv("POSE_SEARCH_CACHE", str(tmp_path / "cache"))
+    task = _pairtext_task(tmp_path / "run", fix_dataset, lr_flip=1.0)  # text_model: pretrained by default
+    model, metrics = _fit_without_ray(task)
+    assert np.isfinite(metrics["loss"]) and 0 <= metrics["mRecall"] <= 100
+    assert not task.tokenizer_path.exists()  # the backbone's own tokenizer: no WordPiece trained
+    assert list((tmp_path / "cache" / "text_tokens").glob("*/part-*"))  # filled once, in prepare
+
+    # batches carry rows of the token table; with lr_flip=1 every picked text is a mirrored one
+    train, _ = task.datasets()
+    texts = load_pairs(str(fix_dataset), "train")["instructions"]
+    c = max(len(x) for x in texts)
+    assert "ids" not in train and train["text_row"].shape == (len(texts), 2 * c)
+    recorder = _Recorder(model)
+    task.loss(recorder, {k: v[:3] for k, v in train.items()})
+    tokens, mask = recorder.inputs[2], recorder.inputs[3]
+    assert tokens.dtype == torch.float32 and tokens.shape[:2] == mask.shape and tokens.shape[2] == 384
+    encoder = model.text
+    for i in range(3):
+        n = int(mask[i].sum())
+        candidates = [encoder.backbone_tokens(*encoder.tokenize([mirror_text(t)]))[0] for t in texts[i]]
+        assert any(h.shape[0] == n and torch.allclose(h, tokens[i, :n], atol=2e-3) for h in candidates)
+
+    again = load_model(tmp_path / "run")
+    assert isinstance(again.text, PretrainedTextEncoder) and again.config()["text_model"] == "pretrained"
+    assert again.text.cfg == PretrainedTextConfig.tiny()
+    sample = texts[0] + ["Raise the left arm.", ""]
+    with torch.no_grad():
+        torch.testing.assert_close(again.embed_texts(sample), model.embed_texts(sample))
+        poses = train["pose_a"][:4], train["pose_b"][:4]
+        torch.testing.assert_close(again.pair_embedding(*poses), model.pair_embedding(*poses))
+
+
+def _save_posetext_run(run_dir, model) -> None:
+    """A PoseText run directory as training leaves it (best/model, best/encoder)."""
+    from pose_search.checkpoint import save_module
+    from pose_search.models.posetext import text_registry_name
+
+    save_module(run_dir / "best" / "model", "posetext-tiny", model.config(), model)
+    encoder = model.text_encoder()
+    save_module(run_dir / "best" / "encoder", text_registry_name(encoder), encoder.config(), encoder)
+
+
+def test_pairtext_starts_from_a_pretrained_posetext_run(tmp_path):
+    from pose_search.models.encoders.pretrained_text import (
+        PretrainedTextConfig,
+        PretrainedTextEncoder,
+    )
+
+    torch.manual_seed(1)
+    posetext = create_model("posetext-tiny", text_model="pretrained", text={"out_dim": 32, "topping_ffn": 64})
+    _save_posetext_run(tmp_path / "posetext", posetext)
+    for given in (tmp_path / "posetext", tmp_path / "posetext" / "best" / "encoder"):
+        torch.manual_seed(2)  # another initialisation than PoseText's: equal weights were copied
+        model = _pairtext_task(tmp_path / "run", text_encoder=str(given)).build_model()
+        assert isinstance(model.text, PretrainedTextEncoder) and model.text_model == "pretrained"
+        assert model.text.cfg == PretrainedTextConfig(**posetext.text.config())
+        assert model.text.cfg.out_dim == 32 and model.head.out_features == 32  # the run's config, not the preset
+        torch.testing.assert_close(model.text.head.proj.weight, posetext.text.head.proj.weight)
+        for k, v in posetext.text.state_dict().items():
+            torch.testing.assert_close(model.text.state_dict()[k], v)
+    with pytest.raises(ValueError, match="holds a pretrained text encoder but text_model='scratch'"):
+        _pairtext_task(tmp_path / "run", text_encoder=str(tmp_path / "posetext"), text_model="scratch").build_model()
+
+
+def test_pairtext_starts_from_a_scratch_posetext_run_as_before(tmp_path, tok):
+    from pose_search.models.encoders.text import TextEncoder
+
+    torch.manual_seed(1)
+    posetext = create_model("posetext-tiny", tokenizer=tok)
+    _save_posetext_run(tmp_path / "posetext", posetext)
+    torch.manual_seed(2)
+    task = _pairtext_task(tmp_path / "run", text_encoder=str(tmp_path / "posetext"))  # text_model left out
+    model = task.build_model()
+    assert isinstance(model.text, TextEncoder) and model.text_model == "scratch"
+    for k, v in posetext.text.state_dict().items():
+        torch.testing.assert_close(model.text.state_dict()[k], v)
+    assert task._tokenizer().vocab_size == tok.vocab_size
+    with pytest.raises(ValueError, match="holds a scratch text encoder but text_model='pretrained'"):
+        _pairtext_task(tmp_path / "run", text_encoder=str(tmp_path / "posetext"), text_model="pretrained").build_model()
+
+
+def test_pairtext_with_a_pretrained_tower_and_old_checkpoints(tmp_path, tok):
+    from dataclasses import asdict
+
+    from pose_search.checkpoint import load_module, save_module
+    from pose_search.models.encoders.pretrained_text import PretrainedTextConfig
+    from pose_search.models.encoders.text import TextEncoder
+
+    m = create_model("pairtext-tiny", text_model="pretrained").eval()
+    assert m.config()["text"] == asdict(PretrainedTextConfig.tiny())
+    ids, mask = m.text.tokenize(TEXTS)
+    pose = torch.randn(4, 22, 3) * 0.3
+    with torch.no_grad():
+        p, from_ids = m(pose, pose, ids, mask)
+        _, from_tokens = m(pose, pose, m.text.backbone_tokens(ids, mask), mask)
+        torch.testing.assert_close(from_tokens, from_ids)
+        torch.testing.assert_close(m.embed_texts(TEXTS), from_ids)
+    assert p.shape == from_ids.shape == (4, 64)
+    with pytest.raises(ValueError, match="backbone's tokenizer"):
+        create_model("pairtext-tiny", text_model="pretrained", tokenizer=tok)
+    # a checkpoint written before text_model existed holds a scratch tower
+    old = create_model("pairtext-tiny", tokenizer=tok).eval()
+    config = {k: v for k, v in old.config().items() if k != "text_model"}
+    save_module(tmp_path / "old", "pairtext-tiny", config, old)
+    again = load_module(tmp_path / "old").eval()
+    assert isinstance(again.text, TextEncoder) and again.text_model == "scratch"
+    with torch.no_grad():
+        torch.testing.assert_close(again.embed_texts(TEXTS), old.embed_texts(TEXTS))
+
+
+def test_pairtext_refuses_a_bad_text_model(tmp_path):
+    with pytest.raises(ValueError, match=r"pairtext option text_model='bert': expected one of pretrained, scratch"):
+        _pairtext_task(tmp_path, text_model="bert")
+    with pytest.raises(ValueError, match="not in model_config"):
+        _pairtext_task(tmp_path, model_config={"text_model": "scratch"})
+    with pytest.raises(ValueError, match="text_model 'bert'"):
+        create_model("pairtext-tiny", text_model="bert")
 
 
 def test_pairtext_refuses_a_bad_flip_probability(tmp_path):

@@ -123,3 +123,43 @@ def test_posetext_with_pretrained_tower_exports_a_pretrained_encoder():
     assert encoder.backbone is model.text.backbone  # loaded once per process
     with pytest.raises(ValueError, match="text_model 'bert'"):
         create_model("posetext-tiny", text_model="bert")
+
+
+def test_topping_runs_mixed_lengths_in_chunks_with_the_same_result():
+    """A batch of long and short texts runs sorted by length in chunks cut to their longest: the
+    features and the gradients equal one padded pass over the whole batch."""
+    from pose_search.models.encoders.text import BUCKET_ROWS, TextTopping
+
+    torch.manual_seed(0)
+    topping = TextTopping(16, 8, 1, 2, 16, 0.0, 64).eval()
+    b = 3 * BUCKET_ROWS + 5
+    lengths = torch.where(torch.rand(b) < 0.4, torch.randint(30, 64, (b,)), torch.randint(2, 8, (b,)))
+    mask = (torch.arange(64)[None] < lengths[:, None]).long()
+    h = torch.randn(b, 64, 16)
+    chunked = topping(h, mask)
+    whole = topping._pooled(h, mask)
+    assert chunked.shape == (b, 8)
+    torch.testing.assert_close(chunked, whole, atol=1e-5, rtol=1e-5)
+    grads = []
+    for out in (topping(h, mask), topping._pooled(h, mask)):
+        topping.zero_grad()
+        (out * torch.arange(8.0)).sum().backward()
+        grads.append(topping.proj.weight.grad.clone())
+    torch.testing.assert_close(grads[0], grads[1], atol=1e-4, rtol=1e-4)
+
+
+def test_int8_backbone_gives_a_text_the_same_outputs_alone_and_in_a_batch():
+    """Dynamic int8 quantises a whole tensor with one scale: each text runs alone, so a query
+    typed alone gets the features its caption got in the cached training batches."""
+    enc = create_model("pretrained-text-tiny", int8=True).eval()
+    texts = ["lying face down", "the person is standing with the left arm raised above the head and the "
+             "right knee bent", "squat"]
+    ids, mask = enc.tokenize(texts)
+    batched = enc.backbone_tokens(ids, mask)
+    for i, text in enumerate(texts):
+        alone = enc.backbone_tokens(*enc.tokenize([text]))[0]
+        n = len(alone)
+        torch.testing.assert_close(batched[i, :n], alone, atol=1e-5, rtol=1e-5)
+        assert torch.all(batched[i, n:] == 0)
+    with torch.no_grad():
+        torch.testing.assert_close(enc(ids, mask)[1:2], enc(*enc.tokenize([texts[1]])), atol=1e-5, rtol=1e-5)

@@ -22,7 +22,7 @@ class _Linear(Task):
 
     @classmethod
     def option_defaults(cls) -> dict[str, Any]:
-        return {"warmup_steps": 0, "grad_clip": 0.0}
+        return {"warmup_steps": 0, "grad_clip": 0.0, "lr_decay": "none"}
 
     def build_model(self) -> torch.nn.Module:
         return torch.nn.Linear(4, 1)
@@ -80,7 +80,21 @@ def test_gradients_are_clipped_only_when_asked(tmp_path):
     assert free.lrs == clipped.lrs == [0.1] * 8  # no warm-up unless asked
 
 
-@pytest.mark.parametrize("options", [{"warmup_steps": -1}, {"grad_clip": -0.5}, {"grad_clip": "big"}])
+def test_cosine_decay_follows_the_step_number_with_warmup_and_on_resume(tmp_path):
+    import math
+
+    task, _ = _run(tmp_path, tuple(range(10)), lr_decay="cosine")  # 80 steps in the run
+    expected = [0.05 * (1 + math.cos(math.pi * s / 80)) for s in range(80)]
+    assert task.lrs == pytest.approx(expected)
+    assert task.lrs[0] == pytest.approx(0.1) and task.lrs[-1] < 0.001
+    later, _ = _run(tmp_path, (5,), lr_decay="cosine")  # a resumed run continues the curve
+    assert later.lrs == pytest.approx(expected[40:48])
+    warm, _ = _run(tmp_path, (0,), lr_decay="cosine", warmup_steps=4)
+    assert warm.lrs == pytest.approx([expected[s] * min(1.0, (s + 1) / 4) for s in range(8)])
+
+
+@pytest.mark.parametrize("options", [{"warmup_steps": -1}, {"grad_clip": -0.5}, {"grad_clip": "big"},
+                                     {"lr_decay": "linear"}])
 def test_bad_schedule_options_are_refused_before_training(tmp_path, options):
     with pytest.raises(ValueError, match=next(iter(options))):
         _Linear(TrainConfig(task="core", run_dir=str(tmp_path), task_options=options))

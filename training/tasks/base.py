@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -13,6 +14,7 @@ if TYPE_CHECKING:
     from training.driver import TrainConfig
 
 Batch = dict[str, torch.Tensor]
+LR_DECAYS = ("none", "cosine")  # the learning-rate schedules of Task.train_epoch (option lr_decay)
 
 
 class Task(ABC):
@@ -39,6 +41,9 @@ class Task(ABC):
             value = self.options.get(name)
             if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0):
                 raise ValueError(f"task {cfg.task!r}: option {name}={value!r}: expected a number >= 0 (0: off)")
+        value = self.options.get("lr_decay")
+        if value is not None and value not in LR_DECAYS:
+            raise ValueError(f"task {cfg.task!r}: option lr_decay={value!r}: expected one of {', '.join(LR_DECAYS)}")
         value = self.options.get("lr_flip")  # flip augmentation: a probability
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
                                   or not 0.0 <= value <= 1.0):
@@ -77,12 +82,16 @@ class Task(ABC):
         global batch of ``batch_size`` (last partial batch dropped, like the original).
 
         Tasks whose options hold ``warmup_steps`` (linear learning-rate warm-up over the first N
-        optimizer steps of the run, at most a tenth of the run; computed from the step number, so
-        a resumed run continues it) or ``grad_clip`` (max global gradient norm) get them here."""
+        optimizer steps of the run, at most a tenth of the run), ``lr_decay`` ("cosine": the
+        learning rate follows half a cosine from ``lr`` down to 0 at the last step of the run;
+        "none") or ``grad_clip`` (max global gradient norm) get them here. The schedule is computed
+        from the step number, so a resumed run continues it."""
         n = len(next(iter(train.values())))
         clip = float(self.options.get("grad_clip") or 0.0)
         per_epoch = max(0, (n - self.cfg.batch_size) // self.cfg.batch_size + 1)
         warmup = min(int(self.options.get("warmup_steps") or 0), max(1, self.cfg.epochs * per_epoch // 10))
+        cosine = self.options.get("lr_decay") == "cosine"
+        total = max(1, self.cfg.epochs * per_epoch)
         perm = np.random.default_rng([self.cfg.seed, epoch]).permutation(n)
         per_rank = self.cfg.batch_size // world
         if per_rank < 2:
@@ -96,8 +105,11 @@ class Task(ABC):
             loss, logs = self.loss(model, batch)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            if warmup:
-                scale = min(1.0, (epoch * per_epoch + steps + 1) / warmup)
+            if warmup or cosine:
+                step = epoch * per_epoch + steps
+                scale = min(1.0, (step + 1) / warmup) if warmup else 1.0
+                if cosine:
+                    scale *= 0.5 * (1.0 + math.cos(math.pi * min(1.0, step / total)))
                 for group in optimizer.param_groups:
                     group["lr"] = self.cfg.lr * scale
             if clip:

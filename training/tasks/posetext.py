@@ -33,7 +33,8 @@ class PoseTextTask(Task):
     @classmethod
     def option_defaults(cls) -> dict[str, Any]:
         return {"model": "posetext", "model_config": {}, "text_model": "pretrained", "text_pretrained_dir": None,
-                "vocab_size": 4000, "max_tokens": 128, "val_split": "val", "eval_rows": 2000}
+                "vocab_size": 4000, "max_tokens": 128, "val_split": "val", "eval_rows": 2000,
+                "lr_decay": "none"}
 
     def __init__(self, cfg: Any) -> None:
         super().__init__(cfg)

@@ -54,6 +54,9 @@ BOTH_ARMS = ("t_pose", "a_pose", "arms_crossed", "hands_behind_head", "hands_on_
 ONE_ARM = ("punching", "throwing", "waving", "pointing", "arm_overhead", "arm_raised",
            "reaching_forward", "hand_on_hip", "arm_out_to_side")
 MAX_ARM_FACTS = 2
+# Trunk/leg detail keys (:func:`_trunk_leg_fact`); the others are arm facts.
+TRUNK_LEG = ("bending_forward", "bending_backward", "bending_sideways", "kick:front", "kick:side",
+             "kick:back", "kick", "legs_apart")
 # A kicking leg whose horizontal direction is within ~60 deg of ahead / out / behind.
 KICK_DIRECTION_COS = 0.5
 
@@ -216,24 +219,38 @@ def sentence(facts: PoseFacts, rng: np.random.Generator) -> str:
 
 def query(facts: PoseFacts, rng: np.random.Generator) -> str:
     """A search-box query of 2-10 words about one pose, e.g. "kneeling on left knee, arms up".
-    Deterministic given ``rng``."""
+
+    A trunk/leg detail (a bend, a kick, a wide stance) is always said: it is what the body is
+    doing ("bent over, arms down", "standing on left leg, kicking forward"); a bare "person
+    standing" for a body bent double would teach that "standing" fits it. Otherwise the arms
+    are said in three forms of four. Deterministic given ``rng``."""
     bank = POSTURES[facts.posture.key]
     q_posture = _fill(_pick(bank.query, rng), facts.posture.side)
-    detail = facts.details[-1] if facts.details else None  # the arms when there are any
-    q_detail = ""
-    if detail is not None:
-        q_detail = _fill(_pick(_detail_bank(detail).query, rng), detail.side)
+    trunk = facts.details[0] if facts.details and facts.details[0].key in TRUNK_LEG else None
+    arms = facts.details[-1] if facts.details and facts.details[-1] is not trunk else None
+    q_trunk = _fill(_pick(_detail_bank(trunk).query, rng), trunk.side) if trunk else ""
+    q_arms = _fill(_pick(_detail_bank(arms).query, rng), arms.side) if arms else ""
     form = int(rng.integers(4))
+    if trunk is not None:
+        lead = q_trunk if facts.posture.key == "standing:leaning" else f"{q_posture}, {q_trunk}"
+        text = f"{lead}, {q_arms}" if q_arms and form in (1, 2) else lead
+        return _bounded(text, lead if len(lead.split()) <= MAX_QUERY_WORDS else q_trunk)
     text = q_posture
-    if q_detail and form == 1:
-        text = f"{q_posture}, {q_detail}"
-    elif q_detail and form == 2:
-        noun = _detail_bank(detail).noun and "," not in q_posture
-        text = f"{q_posture} with {q_detail}" if noun else f"{q_posture}, {q_detail}"
-    elif q_detail and form == 3 and facts.posture.key == "standing":
-        text = q_detail if len(q_detail.split()) >= MIN_QUERY_WORDS else f"{q_posture}, {q_detail}"
+    if q_arms and form == 1:
+        text = f"{q_posture}, {q_arms}"
+    elif q_arms and form == 2:
+        noun = _detail_bank(arms).noun and "," not in q_posture
+        text = f"{q_posture} with {q_arms}" if noun else f"{q_posture}, {q_arms}"
+    elif q_arms and form == 3 and facts.posture.key == "standing":
+        text = q_arms if len(q_arms.split()) >= MIN_QUERY_WORDS else f"{q_posture}, {q_arms}"
+    return _bounded(text, q_posture)
+
+
+def _bounded(text: str, fallback: str) -> str:
+    """``text`` if it has at most :data:`MAX_QUERY_WORDS` words, else ``fallback``; a one-word
+    query gets "person" in front."""
     if len(text.split()) > MAX_QUERY_WORDS:
-        text = q_posture
+        text = fallback
     if len(text.split()) < MIN_QUERY_WORDS:
         text = f"person {text}"
     return text

@@ -14,16 +14,49 @@ move while the core trains (the released PoseEmbroider code let them; we do not)
 
 Every encoder is saved as a directory: ``config.json`` (``{"name": ..., "config": {...}}``) and
 ``model.safetensors``; see :mod:`pose_search.checkpoint`.
+
+An image encoder with a person detector (BlazePose) says, from its features, in which images it
+found a person (:meth:`ModalityEncoder.person_found`); queries then refuse a photo with nobody in it
+(:class:`PersonNotFound`). The others (our CNN / ViT, trained on renders of one person, cropped)
+have no detector and cannot tell: they embed whatever they are given.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import torch
 import torch.nn as nn
 
 MODALITIES = ("image", "pose", "text")
+NO_PERSON_HINT = "use a photo of one person with the upper body or whole body visible, not too small in the frame"
+
+
+class PersonNotFound(ValueError):
+    """The image encoder's person detector found nobody in a query image (a ``ValueError``: the
+    CLIs print it as one line, the UI shows it). ``indices``: the batch positions without a person."""
+
+    def __init__(self, message: str, indices: Sequence[int] = (0,)) -> None:
+        super().__init__(message)
+        self.indices = tuple(int(i) for i in indices)
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled (Ray, subprocesses) with its indices
+        return type(self), (str(self), self.indices)
+
+    @classmethod
+    def in_images(cls, indices: Sequence[int], batch: int, names: Sequence[str] | None = None) -> PersonNotFound:
+        """The error for images ``indices`` of a batch of ``batch`` (one image: "in the image"),
+        named by ``names`` (one per image of the batch) when given, else by their positions (from 0)."""
+        indices = [int(i) for i in indices]
+        if batch == 1:
+            where = "in the image"
+        elif names:
+            where = f"in {len(indices)} of {batch} images ({', '.join(str(names[i]) for i in indices)})"
+        else:
+            where = (f"in {len(indices)} of {batch} images (batch position{'s' if len(indices) > 1 else ''} "
+                     f"{', '.join(map(str, indices))}, counting from 0)")
+        return cls(f"no person found {where}: {NO_PERSON_HINT}", indices)
 
 
 class ModalityEncoder(nn.Module):
@@ -61,3 +94,8 @@ class ModalityEncoder(nn.Module):
     def encode(self, *inputs: torch.Tensor) -> torch.Tensor:
         """Features of a batch, without gradients (the frozen use)."""
         return self(*inputs)
+
+    def person_found(self, features: torch.Tensor) -> torch.Tensor | None:
+        """``(B,)`` bool: in which images of a batch this (image) encoder found a person, from its
+        features; None when it cannot tell (no person detector: the default)."""
+        return None

@@ -20,6 +20,12 @@ Per image, BlazePose gives 33 landmarks (:data:`LANDMARK_NAMES`). The encoder's 
 * ``visibility`` ``33``, ``presence`` ``33``: BlazePose's per-landmark probabilities;
 * ``found``      ``1``: 1 when a person was found. No person -> the whole vector is 0.
 
+The batch path (:meth:`BlazePoseEncoder.forward`, what index building and training use) gives
+those zeros for an image without a person; queries refuse it instead:
+:class:`~pose_search.api.PoseSearchModel` checks :meth:`BlazePoseEncoder.person_found` and raises
+:class:`PersonNotFound` ("no person found in the image: use a photo of one person ..."), as
+:meth:`BlazePoseEncoder.landmarks` does for one image.
+
 Nothing is trainable; images are processed one by one in MediaPipe's static-image mode (no
 tracking between images), so results do not depend on batch order.
 """
@@ -36,7 +42,7 @@ import numpy as np
 import torch
 
 from pose_search.models.encoders import blazepose_worker as protocol
-from pose_search.models.encoders.base import ModalityEncoder
+from pose_search.models.encoders.base import ModalityEncoder, PersonNotFound  # noqa: F401 (re-exported)
 from pose_search.models.encoders.blazepose_cache import ResultCache
 from pose_search.models.encoders.blazepose_process import (
     WorkerError,
@@ -78,10 +84,6 @@ class BlazePoseError(RuntimeError):
 
 class BlazePoseEnvError(BlazePoseError):
     """The separate BlazePose environment is missing or broken."""
-
-
-class PersonNotFound(ValueError):
-    """BlazePose found no person in the image (single-image API)."""
 
 
 @dataclass
@@ -311,14 +313,18 @@ class BlazePoseEncoder(ModalityEncoder):
             raise ValueError(f"expected one image (3, H, W), got shape {tuple(x.shape)}")
         result = self.detect(x)
         if not result.found[0]:
-            raise PersonNotFound("BlazePose found no person in the image: use a photo of one person "
-                                 "with the upper body or whole body visible, not too small in the frame")
+            raise PersonNotFound.in_images([0], 1)
         return result
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """``(B, 3, H, W)`` float in [0, 1] or uint8 (256x192 crops) -> ``(B, 265)`` float32."""
+        """``(B, 3, H, W)`` float in [0, 1] or uint8 (256x192 crops) -> ``(B, 265)`` float32; all
+        zeros for an image without a person (see :meth:`person_found`), never an error."""
         feats = torch.from_numpy(landmark_features(self.detect(images)))
         return feats.to(images.device if isinstance(images, torch.Tensor) else "cpu")
+
+    def person_found(self, features: torch.Tensor) -> torch.Tensor:
+        """``(B,)`` bool from features ``(B, 265)``: the ``found`` flag."""
+        return torch.as_tensor(features)[:, FEATURE_SLICES["found"].start] > 0.5
 
     def extra_repr(self) -> str:
         env = self.env_dir or f"{default_env_dir()} (default)"

@@ -94,6 +94,10 @@ def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (x * m).sum(1) / m.sum(1).clamp_min(1.0)
 
 
+# TextTopping runs a batch in chunks of this many rows of similar length (each cut to its longest)
+BUCKET_ROWS = 32
+
+
 class TextTopping(nn.Module):
     """The trainable part on a frozen backbone's token outputs (PoseScript's "topping")::
 
@@ -111,7 +115,26 @@ class TextTopping(nn.Module):
         self.topping = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
 
     def forward(self, h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Token features ``(B, L, D)`` + mask ``(B, L)`` (1 = token) -> features ``(B, E)``."""
+        """Token features ``(B, L, D)`` + mask ``(B, L)`` (1 = token, padding at the end) ->
+        features ``(B, E)``.
+
+        A batch of mixed lengths (long PoseScript captions, 3-word queries) runs sorted by length
+        in chunks of :data:`BUCKET_ROWS` rows, each cut to its own longest text: the padding never
+        reaches the transformer, and the result is the same as one padded pass (the key-padding
+        mask already kept padding out of every real token's output)."""
+        lengths = mask.sum(1)
+        if h.shape[0] <= BUCKET_ROWS:
+            n = max(1, int(lengths.max()))
+            return self._pooled(h[:, :n], mask[:, :n])
+        order = torch.argsort(lengths)
+        parts = []
+        for rows in order.split(BUCKET_ROWS):
+            n = max(1, int(lengths[rows].max()))
+            parts.append(self._pooled(h[rows, :n], mask[rows, :n]))
+        return torch.cat(parts)[torch.argsort(order)]
+
+    def _pooled(self, h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """``(b, n, D)``, ``(b, n)`` -> ``(b, E)``: the topping over one chunk of rows."""
         x = self.positions(self.proj(F.relu(h)))
         x = self.topping(x, src_key_padding_mask=mask == 0)
         return masked_mean(x, mask)

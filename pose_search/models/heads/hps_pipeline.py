@@ -32,11 +32,14 @@ class HPSPipeline(nn.Module):
         self.head = head.eval()
 
     @torch.no_grad()
-    def predict(self, images: torch.Tensor | None = None, texts: list[str] | None = None) -> HPSOutput:
-        """Bodies for images ``(B, 3, 256, 192)`` in [0, 1] and/or texts (B strings)."""
+    def predict(self, images: torch.Tensor | None = None, texts: list[str] | None = None,
+                require_person: bool = True) -> HPSOutput:
+        """Bodies for images ``(B, 3, 256, 192)`` in [0, 1] and/or texts (B strings).
+        :class:`~pose_search.models.encoders.base.PersonNotFound` for images without a person when
+        the image encoder can tell (BlazePose); ``require_person=False`` (datasets) predicts anyway."""
         if images is None and texts is None:
             raise ValueError("give images and/or texts")
-        x = self.representation_model.representation(images=images, texts=texts)
+        x = self.representation_model.representation(images=images, texts=texts, require_person=require_person)
         return self.head(x)
 
     def body_model(self) -> Any:
@@ -77,13 +80,16 @@ class RecoveredBody:
 
 @torch.no_grad()
 def recover_body(pipe: HPSPipeline, image: torch.Tensor | None = None, text: str | None = None,
-                 body: Any = None) -> RecoveredBody:
+                 body: Any = None, require_person: bool = True) -> RecoveredBody:
     """The body of one person from an image ``(3, 256, 192)`` in [0, 1] and/or a text. The shape
-    is predicted only when an image is given (a text says nothing reliable about it)."""
+    is predicted only when an image is given (a text says nothing reliable about it). An image
+    without a person raises :class:`~pose_search.models.encoders.base.PersonNotFound` (with an
+    image encoder that can tell; ``require_person=False``: a body anyway)."""
     if image is None and not (text and text.strip()):
         raise ValueError("give an image and/or a text")
-    body = body or pipe.body_model()
-    out = pipe.predict(images=image[None] if image is not None else None, texts=[text.strip()] if text else None)
+    out = pipe.predict(images=image[None] if image is not None else None, texts=[text.strip()] if text else None,
+                       require_person=require_person)
+    body = body or pipe.body_model()  # after the image check: building a body takes seconds
     shape = out.shape if image is not None and out.shape is not None else body.neutral_shape(1)
     mesh = body(out.pose, shape)
     return RecoveredBody(pose=out.pose[0].numpy(), shape=shape[0].numpy(), shape_space=body.shape_space,
@@ -133,7 +139,8 @@ def evaluate_hps(pipe: HPSPipeline, data: str | Path, split: str = "val", batch:
         texts = [c[0] for c in caps[s : s + batch]] if has_text else None
         for subset in sets:
             preds["+".join(subset)].append(pipe.predict(images=imgs if "image" in subset else None,
-                                                        texts=texts if "text" in subset else None))
+                                                        texts=texts if "text" in subset else None,
+                                                        require_person=False))  # every row, as embedded
     report: dict[str, Any] = {"data": str(data), "split": split, "rows": table.num_rows, "body": body.name,
                               "shape_space": body.shape_space, "gt_shape": gt_shape is not None}
     for name, outs in preds.items():

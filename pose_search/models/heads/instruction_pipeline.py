@@ -50,14 +50,22 @@ class InstructionPipeline(nn.Module):
     def instruct(self, a: dict[str, Any], b: dict[str, Any], sample: bool = False, seed: int | None = None,
                  **decoding: Any) -> list[str]:
         """Instructions to go from A to B; ``a``/``b``: ``{"poses": (B, 22, 3)}`` and/or
-        ``{"images": (B, 3, 256, 192)}`` (any subset the representation model takes)."""
+        ``{"images": (B, 3, 256, 192)}`` (any subset the representation model takes). An image
+        without a person raises :class:`~pose_search.models.encoders.base.PersonNotFound` saying
+        which side ("pose A: no person found in the image: ..."), when the image encoder can tell."""
         from pose_search.body.convention import validate_pose
         from pose_search.data.pairing import NO_CHANGE
+        from pose_search.models.encoders.base import PersonNotFound
 
         a = {k: (validate_pose(v) if k == "poses" else v) for k, v in a.items()}
         b = {k: (validate_pose(v) if k == "poses" else v) for k, v in b.items()}
-        rep_a = self.representation_model.representation(**a)
-        rep_b = self.representation_model.representation(**b)
+        reps = []
+        for name, inputs in (("A", a), ("B", b)):
+            try:
+                reps.append(self.representation_model.representation(**inputs, require_person=True))
+            except PersonNotFound as exc:
+                raise PersonNotFound(f"pose {name}: {exc}", exc.indices) from None
+        rep_a, rep_b = reps
         gen = torch.Generator().manual_seed(seed) if seed is not None else None
         texts, _ = self.head.generate(rep_a, rep_b, sample=sample, generator=gen, **decoding)
         same = _same(a, b)
