@@ -94,8 +94,11 @@ def query(service: Any, photo: Photo, k: int) -> dict[str, Any]:
     try:
         hits = service.search(image=str(photo.path), target="pose", k=k)
     except ValueError as exc:
-        return {"error": f"{type(exc).__name__}: {exc}", "hits": [], "seconds": time.perf_counter() - start}
-    return {"error": None, "hits": hits, "seconds": time.perf_counter() - start}
+        return {"error": f"{type(exc).__name__}: {exc}", "hits": [], "seconds": time.perf_counter() - start,
+                "notes": []}
+    seconds = time.perf_counter() - start
+    notes = service.photo_notes(str(photo.path)) if hasattr(service, "photo_notes") else []
+    return {"error": None, "hits": hits, "seconds": seconds, "notes": notes}
 
 
 def _mean(values: Sequence[float]) -> float | None:
@@ -144,7 +147,8 @@ def evaluate(service: Any, photos: Sequence[Photo] = PHOTOS, k: int = K,
     for photo in photos:
         got = query(service, photo, k)
         entry: dict[str, Any] = {"file": photo.file, "tags": list(photo.tags), "error": got["error"],
-                                 "ids": [h.id for h in got["hits"]], "seconds": round(got["seconds"], 3)}
+                                 "ids": [h.id for h in got["hits"]], "seconds": round(got["seconds"], 3),
+                                 "notes": got["notes"]}
         if got["hits"]:
             hit_poses = np.stack([np.asarray(h.pose, np.float32).reshape(22, 3) for h in got["hits"]])
             poses[photo.name] = hit_poses
@@ -181,6 +185,13 @@ def evaluate(service: Any, photos: Sequence[Photo] = PHOTOS, k: int = K,
         "by_property": by_property,
         "per_photo": per_photo,
         "query_seconds": {"mean": _mean(seconds), "max": round(max(seconds), 3) if seconds else None},
+        # the "legs are not visible" note (SearchService.photo_notes) on the photos searched
+        "legs_note": {kind: {"photos": len(group), "with_note": sum(
+            any("legs are not visible" in n for n in per_photo[p.name]["notes"]) for p in group)}
+            for kind, group in (("upper_body_only", [p for p in with_person if "upper_body_only" in p.tags
+                                                     and not per_photo[p.name]["error"]]),
+                                ("full_body", [p for p in with_person if "upper_body_only" not in p.tags
+                                               and not per_photo[p.name]["error"]]))},
     }
     return result, poses
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,6 +45,8 @@ def run(args: argparse.Namespace) -> int:
     service = SearchService(args.index)
     hits = service.search(image=args.image, text=args.text, pose=args.pose, target=args.target, k=args.k,
                           filters=filters or None)
+    for note in service.photo_notes(args.image) if args.image is not None else []:
+        print(f"note: {note}", file=sys.stderr)
     if args.json:
         print(json.dumps([h.to_dict() for h in hits], indent=2))
         return 0

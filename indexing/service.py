@@ -42,6 +42,9 @@ from pose_search.models.encoders.image import MAX_PHOTO_SIDE, load_query_image  
 from pose_search.models.encoders.tokenizer import check_query_text
 
 MAX_K = 1000
+# SearchService.photo_notes: a query photo whose legs are out of view (a portrait, a crop)
+LEGS_NOT_VISIBLE = ("the legs are not visible in the photo: only its upper body can match, "
+                    "the legs of the results are a guess")
 FILTER_COLUMNS = ("split", "family", "source")
 # not a column match: keeps rows any of whose captions contains the value (case-insensitive)
 CAPTION_FILTER = "caption"
@@ -178,6 +181,17 @@ class SearchService:
                 raise
             names = [Path(x).name if isinstance(x, (str, Path)) else f"#{i}" for i, x in enumerate(images)]
             raise PersonNotFound.in_images(exc.indices, len(images), names) from None
+
+    @torch.no_grad()
+    def photo_notes(self, image: Any) -> list[str]:
+        """What a person should know about one query photo's results: :data:`LEGS_NOT_VISIBLE`
+        when the image encoder sees no leg in it (BlazePose's landmark visibility; encoders that
+        cannot tell give no note). Cheap after a search with the same photo (BlazePose caches)."""
+        if "image" not in self.model.encoders:
+            return []
+        x = load_query_image(image, fit=not self.model.image_any_size).to(self.device)
+        seen = self.model.legs_visible([x] if self.model.image_any_size else x[None])
+        return [LEGS_NOT_VISIBLE] if seen is not None and not seen[0] else []
 
     def search(self, image: Any = None, text: Any = None, pose: Any = None, target: str = "pose", k: int = 10,
                filters: dict[str, Any] | None = None) -> list[Hit] | list[list[Hit]]:

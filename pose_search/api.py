@@ -116,6 +116,16 @@ class PoseSearchModel(nn.Module):
         return feats
 
     @torch.no_grad()
+    def legs_visible(self, images: torch.Tensor | Sequence[torch.Tensor]) -> list[bool] | None:
+        """Per image (as :meth:`features` takes them): whether the person's legs are in view;
+        None when the image encoder cannot tell (only BlazePose reads it from its landmarks)."""
+        enc = self.encoders["image"] if "image" in self.encoders else None
+        if enc is None or type(enc).legs_visible is ModalityEncoder.legs_visible:
+            return None  # (without encoding the images)
+        seen = enc.legs_visible(self._image_features(images))
+        return None if seen is None else [bool(x) for x in seen.cpu()]
+
+    @torch.no_grad()
     def reference_embeddings(self, *, require_person: bool = False, **inputs) -> dict[str, torch.Tensor]:
         """``{m: (B, 512)}`` unit vectors of the given inputs (what an index stores: images without
         a person are embedded too, unless ``require_person``)."""

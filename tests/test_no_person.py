@@ -243,3 +243,54 @@ def test_ui_shows_no_person_instead_of_results(blaze_index, blaze_runs, tiny_dat
         backend.close()
         for model in (hps.representation_model, backend.instructions.representation_model, backend.service.model):
             model.encoders["image"].close()  # the BlazePose worker processes
+
+
+# ---------------------------------------------------------------- legs out of view
+FULL_BODY = Path(__file__).resolve().parent.parent / "benchmarks" / "data" / "real_photos" / "p2s_single_cam1_f000.jpg"
+
+
+def test_legs_out_of_view_are_told_from_blazepose_visibility(blaze_model, photos):
+    """A waist-up portrait (astronaut.jpg) has no leg in view, a full-body frame of the real-photo
+    benchmark has; an encoder without landmarks cannot tell."""
+    from pose_search.models.encoders.image import load_query_image
+
+    portrait = load_query_image(str(photos["person"]), fit=False)
+    full = load_query_image(str(FULL_BODY), fit=False)
+    assert blaze_model.legs_visible([portrait, full]) == [False, True]
+    from pose_search.models.encoders.blazepose import FEATURE_SLICES, LEG_LANDMARKS
+
+    feats = blaze_model._image_features([full])
+    start = FEATURE_SLICES["visibility"].start
+    for knee, ankle in LEG_LANDMARKS:  # both legs out of view: no leg seen
+        feats[:, start + knee] = 0.0
+        feats[:, start + ankle] = 0.3
+    assert blaze_model.encoders["image"].legs_visible(feats).tolist() == [False]
+
+
+def test_cnn_image_encoder_cannot_tell_the_legs(tiny_core_run):
+    from pose_search.api import load_model
+
+    model = load_model(tiny_core_run)
+    assert model.legs_visible(torch.rand(1, 3, 256, 192)) is None
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_a_portrait_search_says_the_legs_are_not_visible(blaze_index, blaze_runs, tiny_dataset, photos, capsys):
+    from indexing.service import LEGS_NOT_VISIBLE, SearchService
+    from ui.backend import UIBackend
+
+    service = SearchService(blaze_index)
+    try:
+        assert service.photo_notes(str(photos["person"])) == [LEGS_NOT_VISIBLE]
+        assert service.photo_notes(FULL_BODY.read_bytes()) == []
+    finally:
+        service.model.encoders["image"].close()
+    code, out, err = _cli(["search", "--index", str(blaze_index), "--image", str(photos["person"]), "--json"], capsys)
+    assert code == 0 and out.startswith("[") and f"note: {LEGS_NOT_VISIBLE}" in err
+    backend = UIBackend(blaze_index, data_dir=tiny_dataset)
+    try:
+        assert backend.photo_notes(photos["person"].read_bytes()) == [LEGS_NOT_VISIBLE]
+        assert backend.photo_notes(None) == []
+    finally:
+        backend.close()

@@ -90,9 +90,12 @@ class Callbacks:
     def search(self, text: str | None, image: Upload, pose_id: str | None, pose_file: Upload,
                target: str, k: float, split: str | None, caption: str | None
                ) -> tuple[Gallery, list[dict[str, Any]], list[str]]:
-        cards = self.backend.search(text=text, image=uploaded_bytes(image), pose_id=pose_id,
+        photo = uploaded_bytes(image)
+        cards = self.backend.search(text=text, image=photo, pose_id=pose_id,
                                     pose_file=uploaded(pose_file), target=target, k=k, split=split,
                                     caption_contains=caption)
+        for note in self.backend.photo_notes(photo):
+            gr.Info(note[0].upper() + note[1:] + ".")
         return gallery(cards), [c.to_dict() for c in cards], [c.id for c in cards]
 
     @friendly

@@ -178,6 +178,11 @@ class UIBackend:
             hits = self.service.search(image=image, text=text, pose=pose, target=target, k=k, filters=filters)
         return [self._card(h) for h in hits]
 
+    def photo_notes(self, image: Any) -> list[str]:
+        """Notes on a query photo (encoded bytes or an ``(H, W, 3)`` array) to show beside its
+        results, e.g. that its legs are out of view (:meth:`SearchService.photo_notes`)."""
+        return self.service.photo_notes(image) if present(image) else []
+
     def search_texts(self, texts: list[str], target: str = "pose", k: Any = 10,
                      filters: dict[str, Any] | None = None) -> list[list[ResultCard]]:
         """Several text queries in one encoder call (no batcher: the caller batched already)."""

@@ -99,3 +99,8 @@ class ModalityEncoder(nn.Module):
         """``(B,)`` bool: in which images of a batch this (image) encoder found a person, from its
         features; None when it cannot tell (no person detector: the default)."""
         return None
+
+    def legs_visible(self, features: torch.Tensor) -> torch.Tensor | None:
+        """``(B,)`` bool: in which images of a batch the person's legs are in view, from the
+        features; None when this (image) encoder cannot tell (the default)."""
+        return None

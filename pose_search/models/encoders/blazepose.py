@@ -111,6 +111,14 @@ class BlazePoseLandmarks:
         return getattr(self, space)[:, LANDMARK_NAMES.index(name)]
 
 
+# BlazePose's (knee, ankle) landmarks of the left and the right leg
+LEG_LANDMARKS = ((25, 27), (26, 28))
+# A leg is in view when its knee and ankle both reach this visibility. On the real-photo benchmark
+# (benchmarks/data/real_photos) every full-body frame has a leg with both >= 0.77, and the five
+# photos cut at the waist or the thighs have none with both >= 0.6 (the cameraman's: 0.68 / 0.50).
+LEG_SEEN_VISIBILITY = 0.6
+
+
 def landmark_features(lm: BlazePoseLandmarks) -> np.ndarray:
     """Landmarks of B images -> ``(B, 265)`` float32 features (layout :data:`FEATURE_SLICES`)."""
     b = len(lm)
@@ -325,6 +333,15 @@ class BlazePoseEncoder(ModalityEncoder):
     def person_found(self, features: torch.Tensor) -> torch.Tensor:
         """``(B,)`` bool from features ``(B, 265)``: the ``found`` flag."""
         return torch.as_tensor(features)[:, FEATURE_SLICES["found"].start] > 0.5
+
+    def legs_visible(self, features: torch.Tensor) -> torch.Tensor:
+        """``(B,)`` bool from features ``(B, 265)``: a person was found and at least one leg is in
+        view, its knee and ankle both with visibility >= :data:`LEG_SEEN_VISIBILITY`."""
+        f = torch.as_tensor(features)
+        vis = f[:, FEATURE_SLICES["visibility"]]
+        seen = [(vis[:, knee] >= LEG_SEEN_VISIBILITY) & (vis[:, ankle] >= LEG_SEEN_VISIBILITY)
+                for knee, ankle in LEG_LANDMARKS]
+        return (f[:, FEATURE_SLICES["found"].start] > 0.5) & (seen[0] | seen[1])
 
     def extra_repr(self) -> str:
         env = self.env_dir or f"{default_env_dir()} (default)"
