@@ -168,10 +168,7 @@ class SearchService:
             images = _as_list(image)
             if not images:
                 raise ValueError("empty query: no image given")
-            if self.model.image_any_size:  # e.g. BlazePose: the whole photo, not our 256x192 crop fit
-                inputs["images"] = [load_query_image(x, fit=False).to(self.device) for x in images]
-            else:
-                inputs["images"] = torch.stack([load_query_image(x) for x in images]).to(self.device)
+            inputs["images"] = self._query_images(images)
         if not inputs:
             raise ValueError("empty query: give at least one of image, text, pose")
         try:
@@ -189,9 +186,15 @@ class SearchService:
         cannot tell give no note). Cheap after a search with the same photo (BlazePose caches)."""
         if "image" not in self.model.encoders:
             return []
-        x = load_query_image(image, fit=not self.model.image_any_size).to(self.device)
-        seen = self.model.legs_visible([x] if self.model.image_any_size else x[None])
+        seen = self.model.legs_visible(self._query_images([image]))
         return [LEGS_NOT_VISIBLE] if seen is not None and not seen[0] else []
+
+    def _query_images(self, images: list[Any]) -> torch.Tensor | list[torch.Tensor]:
+        """Query photos as the image encoder takes them: whole photos ``[(3, H, W)]`` for one that
+        takes any size (BlazePose), else our 256x192 crop fit stacked ``(B, 3, 256, 192)``."""
+        if self.model.image_any_size:
+            return [load_query_image(x, fit=False).to(self.device) for x in images]
+        return torch.stack([load_query_image(x) for x in images]).to(self.device)
 
     def search(self, image: Any = None, text: Any = None, pose: Any = None, target: str = "pose", k: int = 10,
                filters: dict[str, Any] | None = None) -> list[Hit] | list[list[Hit]]:
