@@ -87,12 +87,24 @@ def chance_rates(service: Any, batch_rows: int = CHANCE_BATCH_ROWS) -> tuple[dic
     return {n: c / max(total, 1) for n, c in counts.items()}, total
 
 
-def query(service: Any, photo: Photo, k: int) -> dict[str, Any]:
+QUERIES = ("image", "pose", "image+pose")
+
+
+def query(service: Any, photo: Photo, k: int, mode: str = "image") -> dict[str, Any]:
     """One photo through the search: the hits (ids, poses) or the refusal (a ``ValueError``:
-    ``PersonNotFound`` when the image encoder finds nobody), and the seconds it took."""
+    ``PersonNotFound`` when the image encoder finds nobody), and the seconds it took. ``mode``:
+    the photo as an image query, as the pose fitted to the image encoder's skeleton
+    (``SearchService.photo_pose``), or both fused by the core."""
     start = time.perf_counter()
     try:
-        hits = service.search(image=str(photo.path), target="pose", k=k)
+        if mode == "image":
+            hits = service.search(image=str(photo.path), target="pose", k=k)
+        else:
+            pose = service.photo_pose(str(photo.path))
+            if pose is None:
+                raise ValueError("this index's image encoder gives no skeleton: no pose from a photo")
+            hits = service.search(image=str(photo.path) if mode == "image+pose" else None, pose=pose,
+                                  target="pose", k=k)
     except ValueError as exc:
         return {"error": f"{type(exc).__name__}: {exc}", "hits": [], "seconds": time.perf_counter() - start,
                 "notes": []}
@@ -135,7 +147,7 @@ def macro(by_property: dict[str, dict[str, Any]], names: Sequence[str], ks: Sequ
 
 
 def evaluate(service: Any, photos: Sequence[Photo] = PHOTOS, k: int = K,
-             ks: Sequence[int] = KS) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+             ks: Sequence[int] = KS, mode: str = "image") -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Every photo through ``service`` (a :class:`indexing.service.SearchService`); the result (per
     photo, per property, per group, overall) and the hit poses per photo name (for the picture)."""
     ks = tuple(x for x in ks if x <= k)
@@ -145,7 +157,7 @@ def evaluate(service: Any, photos: Sequence[Photo] = PHOTOS, k: int = K,
     pairs: list[dict[str, Any]] = []
     per_photo, poses, seconds = {}, {}, []
     for photo in photos:
-        got = query(service, photo, k)
+        got = query(service, photo, k, mode)
         entry: dict[str, Any] = {"file": photo.file, "tags": list(photo.tags), "error": got["error"],
                                  "ids": [h.id for h in got["hits"]], "seconds": round(got["seconds"], 3),
                                  "notes": got["notes"]}
@@ -173,7 +185,7 @@ def evaluate(service: Any, photos: Sequence[Photo] = PHOTOS, k: int = K,
     by_property = {n: summarise([p for p in pairs if p["property"] == n], ks) for n in PROPERTIES}
     with_person = [p for p in photos if p.has_person]
     result = {
-        "rows": rows_total, "k": k, "ks": list(ks),
+        "query": mode, "rows": rows_total, "k": k, "ks": list(ks),
         "photos": len(photos), "scored_photos": len({p["photo"] for p in pairs}),
         "refused": sorted(p.name for p in with_person if per_photo[p.name]["error"]),
         "no_person": {p.name: {"error": per_photo[p.name]["error"], "returned": per_photo[p.name]["returned"]}
@@ -204,7 +216,8 @@ def machine() -> dict[str, Any]:
 
 
 def run(indexes: dict[str, str | Path], out: str | Path = OUT, device: str = "cpu", k: int = K,
-        photos: Sequence[Photo] = PHOTOS) -> tuple[dict[str, Any], dict[str, dict[str, np.ndarray]]]:
+        photos: Sequence[Photo] = PHOTOS, mode: str = "image"
+        ) -> tuple[dict[str, Any], dict[str, dict[str, np.ndarray]]]:
     """Evaluate each ``{name: index_dir}`` and merge the results into the JSON file ``out`` (the
     entries of other index names already there are kept); the whole file's content and the hit
     poses per index name and photo name."""
@@ -216,7 +229,7 @@ def run(indexes: dict[str, str | Path], out: str | Path = OUT, device: str = "cp
     for name, path in indexes.items():
         start = time.perf_counter()
         service = SearchService(path, device=device)
-        result, poses[name] = evaluate(service, photos, k)
+        result, poses[name] = evaluate(service, photos, k, mode=mode)
         data["indexes"][name] = {
             "index": str(path), "image_encoder": _image_encoder(service), **result,
             "seconds": round(time.perf_counter() - start, 1), "machine": machine(),
@@ -347,6 +360,9 @@ def main() -> None:
     p.add_argument("--k", type=int, default=K)
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=1, help="torch threads")
+    p.add_argument("--query", choices=QUERIES, default="image",
+                   help="the photo as an image query (what `pose-search search --image` does), as the pose "
+                        "fitted to BlazePose's skeleton, or both")
     args = p.parse_args()
     import torch
 
@@ -355,7 +371,7 @@ def main() -> None:
     shown = args.picture_index or next(iter(indexes))
     if shown not in indexes:
         p.error(f"--picture-index {shown!r}: not one of the --index names")
-    data, poses = run(indexes, args.out, args.device, k=args.k)
+    data, poses = run(indexes, args.out, args.device, k=args.k, mode=args.query)
     for name in indexes:
         print(f"== {name} ({indexes[name]})")
         print(table(data["indexes"][name]))

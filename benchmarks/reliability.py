@@ -4,10 +4,15 @@ two commands that write data; writes benchmarks/results/reliability.json.
 The bad inputs are the reliability tests' own generators (``tests/reliability/*_cases.py``, same
 seed), run over tiny artefacts built here (``tests/tiny.py``): CLI arguments (in-process, plus a
 handful through real processes), ``SearchService``, the served UI's endpoints, the dataset
-loaders and store, checkpoint loading. Every input must end in a clear error (the documented
-kind, its message naming the problem); anything else is counted (crashes, vague errors, bad
-inputs accepted) and listed. After each entry a good request must still be answered. Then the
-kill scenarios of ``tests/reliability/kill.py``: rows lost / duplicated and recoveries.
+loaders and store, checkpoint loading, hostile pose / SMPL-X parameter files (bombs, broken
+zips, lying headers, deep JSON, FIFOs, long paths, bad batch sizes, NaN), hostile JSON configs
+and paths, and resource requests no cluster can give. Every input must end in a clear error (the
+documented kind, its message naming the problem, at most 1,000 characters); anything else is
+counted (crashes, vague errors, bad inputs accepted) and listed. After each entry a good request
+must still be answered. Every in-process request records its peak Python / numpy allocation
+(``tracemalloc``; torch's own tensors are not traced); a decompression bomb uploaded to the
+served UI records the server's resident-memory growth too. Then the kill scenarios of
+``tests/reliability/kill.py``: rows lost / duplicated and recoveries.
 
     .venv/bin/python benchmarks/reliability.py            # ~4 min on 2 cores
 """
@@ -20,6 +25,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import resource
 import shutil
 import sys
 import tempfile
@@ -59,14 +65,14 @@ def service_entry(a: dict[str, Any], work: Path) -> tuple[Report, bool]:
     from tests.reliability.service_cases import service_cases
 
     service = SearchService(a["index"])
-    report = run_cases("SearchService", service_cases(service, work, rng()))
+    report = run_cases("SearchService", service_cases(service, work, rng()), measure_memory=True)
     return report, len(service.search(text="the person kneels with both arms raised", k=5)) == 5
 
 
 def ui_entry(a: dict[str, Any], work: Path) -> tuple[Report, bool]:
     from gradio_client import Client
 
-    from tests.reliability.ui_cases import ui_cases
+    from tests.reliability.ui_cases import bomb_upload_memory, ui_cases
     from ui.backend import BackendConfig, UIBackend
 
     backend = UIBackend(a["index"], hps_run=a["hps_run"], instructions_run=a["instructions_run"], data_dir=a["dataset"],
@@ -75,7 +81,8 @@ def ui_entry(a: dict[str, Any], work: Path) -> tuple[Report, bool]:
     try:
         client = Client(url, verbose=False, download_files=False)
         ids = [r["id"] for r in backend.index.take([0, 1], ["id"])]
-        report = run_cases("UI endpoints", ui_cases(client, url, ids, work, rng()))
+        report = run_cases("UI endpoints", ui_cases(client, url, ids, work, rng()), measure_memory=True)
+        BOMB_UPLOADS.extend(bomb_upload_memory(client, work / f"bomb{mib}", mib) for mib in (256, 900))
         _, table = client.predict("the arms are raised", None, None, None, "pose", 3, "any", "", api_name="/search")
         return report, len(table) == 3
     finally:
@@ -97,7 +104,38 @@ def cli_entry(a: dict[str, Any], work: Path) -> tuple[Report, bool]:
 def loaders_entry(a: dict[str, Any], work: Path) -> tuple[Report, bool]:
     from tests.reliability.file_cases import file_cases
 
-    return run_cases("dataset loaders", file_cases(work, rng())), True
+    return run_cases("dataset loaders", file_cases(work, rng()), measure_memory=True), True
+
+
+def pose_files_entry(a: dict[str, Any], work: Path) -> tuple[Report, bool]:
+    from pose_search.body.io import load_pose_file
+    from tests.reliability.pose_file_cases import good_pose_files, pose_file_cases
+
+    report = run_cases("pose files", pose_file_cases(work, rng()), measure_memory=True)
+    good = good_pose_files(work / "good", rng())
+    return report, all(np.allclose(load_pose_file(path), expect, atol=1e-3) for _, path, expect in good)
+
+
+def config_paths_entry(a: dict[str, Any], work: Path) -> tuple[Report, bool]:
+    from pose_search.checkpoint import read_config
+    from tests.reliability.config_path_cases import config_path_cases
+
+    report = run_cases("config files and paths", config_path_cases(work, rng()), measure_memory=True)
+    return report, isinstance(read_config(a["encoders"]["pose"]), dict)
+
+
+def resources_entry(a: dict[str, Any], work: Path) -> tuple[Report, bool]:
+    from pose_search.resources import check_fits
+    from tests.reliability.cli_run import tripwires
+    from tests.reliability.resource_cases import driver_cases, placement_cases
+
+    with tripwires():  # a request that starts Ray before it is refused is a crash
+        report = run_cases("resource requests", driver_cases(work, rng()), measure_memory=True)
+    refused, fitting = placement_cases(rng(), n=80)
+    report.outcomes += run_cases("placement", refused).outcomes
+    for request, nodes in fitting:
+        check_fits(request, nodes)  # documented successes: raises if one is refused
+    return report, True
 
 
 def checkpoint_entry(a: dict[str, Any], work: Path) -> tuple[Report, bool]:
@@ -105,12 +143,15 @@ def checkpoint_entry(a: dict[str, Any], work: Path) -> tuple[Report, bool]:
 
     marker = work / "UNPICKLED"
     os.environ[MARKER_ENV] = str(marker)
-    report = run_cases("checkpoint loading", checkpoint_cases(work / "cases", a["encoders"], a["core_run"], rng()))
+    report = run_cases("checkpoint loading", checkpoint_cases(work / "cases", a["encoders"], a["core_run"], rng()),
+                       measure_memory=True)
     return report, not marker.exists()
 
 
 ENTRIES = {"cli": cli_entry, "service": service_entry, "ui": ui_entry, "loaders": loaders_entry,
-           "checkpoint": checkpoint_entry}
+           "checkpoint": checkpoint_entry, "pose_files": pose_files_entry, "config_paths": config_paths_entry,
+           "resources": resources_entry}
+BOMB_UPLOADS: list[dict[str, Any]] = []  # filled by ui_entry
 
 
 def versions() -> dict[str, str]:
@@ -146,6 +187,7 @@ def run_all(work: Path, skip_kill: bool) -> dict[str, Any]:
                   f"recovered {k['recovered']}", flush=True)
     total = {key: sum(e[key] for e in entries.values())
              for key in ("inputs_tried", "clear_errors", "vague_errors", "accepted", "crashes")}
+    peaks = {k: e["peak_memory_mib"]["max"] for k, e in entries.items() if "peak_memory_mib" in e}
     return {
         "benchmark": "reliability",
         "seed": SEED,
@@ -154,6 +196,11 @@ def run_all(work: Path, skip_kill: bool) -> dict[str, Any]:
         "crashes": total["crashes"],
         "not_clear": {"vague_errors": total["vague_errors"], "bad_inputs_accepted": total["accepted"]},
         "still_answering": all(e["still_answers_after"] for e in entries.values()),
+        "peak_memory_per_request_mib": {"max_by_entry": peaks, "max": max(peaks.values(), default=None),
+                                        "how": "tracemalloc peak of Python + numpy allocations per request "
+                                               "(torch tensors not traced)"},
+        "bomb_uploads_to_served_ui": BOMB_UPLOADS,
+        "process_peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "rows_lost": sum(k["rows_lost"] for k in kills),
         "rows_duplicated": sum(k["rows_duplicated"] for k in kills),
         "recoveries": sum(k["recovered"] for k in kills),
@@ -166,7 +213,7 @@ def run_all(work: Path, skip_kill: bool) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "reliability.json"))
     parser.add_argument("--work", help="scratch folder (default: a temporary one)")
     parser.add_argument("--skip-kill", action="store_true", help="bad inputs only")
@@ -186,7 +233,8 @@ def main() -> None:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps({k: result[k] for k in ("inputs_tried", "clear_errors", "crashes", "rows_lost",
-                                             "rows_duplicated", "recoveries")}, indent=2))
+                                             "rows_duplicated", "recoveries", "peak_memory_per_request_mib",
+                                             "bomb_uploads_to_served_ui")}, indent=2))
 
 
 if __name__ == "__main__":

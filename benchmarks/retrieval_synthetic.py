@@ -12,7 +12,14 @@ Stages (each skipped when its output exists, so a cut run resumes where it stopp
    ``benchmarks/results/retrieval_synthetic.json`` (with the paper's numbers beside ours);
 5. index every pose with the PoseEmbroider core (pose vectors): the human-query benchmark's gallery.
 
+Variants: ``--image-encoder blazepose`` (the frozen BlazePose instead of the CNN: no image
+training, and the index answers real photos), ``--pose-encoder posetext`` (PoseText's pose trunk
+instead of the PoseVAE, as the demo; its cores and index are named ``*-posetext-pose``),
+``--cores`` (a subset; stage times of every invocation are kept in ``ROOT/stage_seconds.json``).
+
     .venv/bin/python benchmarks/retrieval_synthetic.py --root experiments/synthetic
+    .venv/bin/python benchmarks/retrieval_synthetic.py --image-encoder blazepose --cores poseembroider \
+        --core-epochs 16    # this note's run (results/retrieval_synthetic.json)
 """
 
 from __future__ import annotations
@@ -38,7 +45,8 @@ SCRATCH_TEXT_CPU = {"dim": 128, "n_layers": 2, "n_heads": 4, "hidden_dim": 512, 
                     "topping_layers": 1, "topping_heads": 4, "topping_ffn": 512}
 
 
-def stage(name: str, done: bool, fn, timings: dict) -> None:
+def stage(name: str, done: bool, fn, timings: dict, timings_path: Path) -> None:
+    """Run ``fn`` unless ``done``; its seconds go to ``timings`` and are saved at once to ``timings_path``."""
     if done:
         print(f"[skip] {name}")
         return
@@ -46,6 +54,8 @@ def stage(name: str, done: bool, fn, timings: dict) -> None:
     print(f"[run ] {name}", flush=True)
     fn()
     timings[name] = round(time.perf_counter() - start, 1)
+    timings_path.parent.mkdir(parents=True, exist_ok=True)
+    timings_path.write_text(json.dumps(timings, indent=2) + "\n")
     print(f"[done] {name} in {timings[name]} s", flush=True)
 
 
@@ -66,17 +76,27 @@ def main() -> None:
     p.add_argument("--text-model", choices=("pretrained", "scratch"), default="pretrained")
     p.add_argument("--image-epochs", type=int, default=8)
     p.add_argument("--core-epochs", type=int, default=10)
+    p.add_argument("--image-encoder", choices=("cnn", "blazepose"), default="cnn",
+                   help="cnn: trained on the renders (the paper's setup); blazepose: the frozen pretrained "
+                        "BlazePose, no image training, and the index also answers real photos")
+    p.add_argument("--pose-encoder", choices=("posevae", "posetext"), default="posevae",
+                   help="posevae: the paper's pose encoder; posetext: PoseText's pose trunk (the demo's); "
+                        "its cores and index get the suffix -posetext-pose")
+    p.add_argument("--cores", nargs="+", choices=CORES, default=list(CORES),
+                   help="which cores to train and evaluate (the index is always PoseEmbroider's)")
     p.add_argument("--out", default=str(Path(__file__).parent / "results" / "retrieval_synthetic.json"))
     args = p.parse_args()
     root = Path(args.root)
     data = root / "data"
     runs = root / "runs"
-    timings: dict[str, float] = {}
+    # stage seconds of every invocation (a cut run resumes: the earlier stages' times stay)
+    timings_path = root / "stage_seconds.json"
+    timings: dict[str, float] = json.loads(timings_path.read_text()) if timings_path.exists() else {}
     os.environ.setdefault("POSE_SEARCH_TORCH_THREADS", str(os.cpu_count() or 1))
 
     cfg = GenerateConfig(kind="script", size=args.size, seed=0, val_fraction=args.val_fraction)
     stage("data", (data / "manifest.json").exists() and json.loads((data / "manifest.json").read_text())["status"] == "complete",
-          lambda: generate(data, cfg, workers=os.cpu_count() or 1), timings)
+          lambda: generate(data, cfg, workers=os.cpu_count() or 1), timings, timings_path)
 
     def train(task: str, epochs: int, batch: int, lr: float, **options) -> None:
         fit(TrainConfig(task=task, run_dir=str(runs / task if task not in CORES else runs / options["model"]),
@@ -86,37 +106,45 @@ def main() -> None:
         path = runs / run / "metrics.jsonl"
         return path.exists() and len(path.read_text().splitlines()) >= epochs
 
-    stage("posevae", trained("posevae", args.posevae_epochs), lambda: train("posevae", args.posevae_epochs, 128, 1e-3), timings)
+    stage("posevae", trained("posevae", args.posevae_epochs), lambda: train("posevae", args.posevae_epochs, 128, 1e-3), timings, timings_path)
     # pretrained: the frozen MiniLM with the CPU-sized topping (its token outputs cached once per
     # caption); scratch: the ablation, a ~1 M-parameter DistilBERT layout trained from random weights
     text_cfg = TEXT_CPU if args.text_model == "pretrained" else SCRATCH_TEXT_CPU
     stage("posetext", trained("posetext", args.posetext_epochs),
           lambda: train("posetext", args.posetext_epochs, 128, args.posetext_lr, text_model=args.text_model,
-                        model_config={"text": text_cfg}), timings)
+                        model_config={"text": text_cfg}), timings, timings_path)
     # the default CNN backbone (the small ViT did not leave the mean pose in 3 CPU epochs); no
     # augmentation: val images are renders of the same kind, and it costs CPU time
-    stage("image", trained("image", args.image_epochs),
-          lambda: train("image", args.image_epochs, 64, 1e-3, augment=False, model_config={"dropout": 0.0}), timings)
-    encoders = {"image_encoder": str(runs / "image"), "pose_encoder": str(runs / "posevae"),
-                "text_encoder": str(runs / "posetext")}
-    for core in CORES:
+    stage("image", args.image_encoder == "blazepose" or trained("image", args.image_epochs),
+          lambda: train("image", args.image_epochs, 64, 1e-3, augment=False, model_config={"dropout": 0.0}), timings, timings_path)
+    encoders = {"image_encoder": "blazepose" if args.image_encoder == "blazepose" else str(runs / "image"),
+                "pose_encoder": str(runs / args.pose_encoder), "text_encoder": str(runs / "posetext")}
+    suffix = "-posetext-pose" if args.pose_encoder == "posetext" else ""
+    if "poseembroider" not in args.cores:
+        p.error("--cores must include poseembroider: the index and the val-row count use it")
+    for core in args.cores:
         task = "aligner" if core == "aligner" else "core"
 
         def run_core(core=core, task=task) -> None:
-            fit(TrainConfig(task=task, run_dir=str(runs / core), data=str(data), epochs=args.core_epochs,
+            fit(TrainConfig(task=task, run_dir=str(runs / (core + suffix)), data=str(data), epochs=args.core_epochs,
                             batch_size=128, lr=2e-4, task_options={"model": core, **encoders}))
-        stage(core, trained(core, args.core_epochs), run_core, timings)
+        stage(core + suffix, trained(core + suffix, args.core_epochs), run_core, timings, timings_path)
 
     # the gallery of the human-query benchmark (benchmarks/human_queries.py): every pose, pose vectors
-    stage("index", (root / "index" / "index.json").exists(), lambda: build(BuildConfig(
-        model=str(runs / "poseembroider"), data=str(data), out=str(root / "index"), modalities=("pose",))), timings)
-    results = {core: evaluate(runs / core) for core in CORES if (runs / core / "best").exists()}
+    index = root / ("index" + suffix)
+    stage("index" + suffix, (index / "index.json").exists(), lambda: build(BuildConfig(
+        model=str(runs / ("poseembroider" + suffix)), data=str(data), out=str(index), modalities=("pose",))),
+        timings, timings_path)
+    results = {core + suffix: evaluate(runs / (core + suffix)) for core in args.cores
+               if (runs / (core + suffix) / "best").exists()}
     out = {
         "benchmark": "retrieval_synthetic",
         "dataset": {"size": args.size, "val_fraction": args.val_fraction, "caption": 0},
-        "epochs": {"posevae": args.posevae_epochs, "posetext": args.posetext_epochs, "image": args.image_epochs,
-                   "core": args.core_epochs},
+        "epochs": {"posevae": args.posevae_epochs, "posetext": args.posetext_epochs,
+                   "image": args.image_epochs if args.image_encoder == "cnn" else None, "core": args.core_epochs},
         "text_model": args.text_model,
+        "image_encoder": args.image_encoder,
+        "pose_encoder": args.pose_encoder,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
         "stage_seconds": timings,
         "results": results,

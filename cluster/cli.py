@@ -73,6 +73,21 @@ def resolve_address(given: str | None) -> str:
 # ------------------------------------------------------------------------------ commands
 
 
+MAX_LOGICAL_CPUS = 1024  # per local node: Ray takes any count, but a node is still one machine
+
+
+def check_local_sizes(workers: int, num_cpus: int, worker_cpus: int) -> None:
+    """Refuse local clusters this machine cannot hold: each worker node is a raylet and its
+    processes, so at most two per core; logical CPUs per node at most ``MAX_LOGICAL_CPUS``."""
+    cores = os.cpu_count() or 1
+    if workers > 2 * cores:
+        raise ValueError(f"--workers {workers}: a local cluster on this machine ({cores} cores) takes at most "
+                         f"{2 * cores} worker nodes; use --config or --kuberay for more")
+    for flag, value in (("--num-cpus", num_cpus), ("--worker-cpus", worker_cpus)):
+        if value > MAX_LOGICAL_CPUS:
+            raise ValueError(f"{flag} {value}: at most {MAX_LOGICAL_CPUS} logical CPUs per local node")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     up = sub.add_parser("up", help="start a cluster: local nodes, the cloud launcher, or KubeRay")
@@ -139,6 +154,7 @@ def _up(args: argparse.Namespace) -> int:
         if args.workers < 0 or args.num_cpus < 0 or args.worker_cpus < 1:
             raise ValueError("--workers and --num-cpus must be >= 0 (a head without CPUs only drives), "
                              "--worker-cpus >= 1")
+        check_local_sizes(args.workers, args.num_cpus, args.worker_cpus)
         if args.dry_run:
             print(f"would start a local head ({args.num_cpus:g} CPUs) and {args.workers} worker node(s)")
             return 0

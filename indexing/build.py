@@ -43,6 +43,8 @@ from pose_search.api import model_fingerprint as _fingerprint
 
 log = logging.getLogger(__name__)
 
+MAX_BATCH_SIZE = 1 << 16  # rows per embedding batch
+
 INDEX_FORMAT = 1
 TUNE_QUERIES = 1000
 
@@ -103,11 +105,12 @@ def build(cfg: BuildConfig, progress: bool = True) -> dict[str, Any]:
     from indexing.embed import run_embedding
     from pose_search.api import PoseSearchModel, load_model
     from pose_search.data.store import read_manifest
+    from pose_search.resources import check_count
 
     if cfg.ann not in ("auto", "flat", "hnsw", "ivfpq", "lance"):
         raise ValueError(f"ann {cfg.ann!r}: expected auto, flat, hnsw, ivfpq or lance")
-    if cfg.workers < 1 or cfg.batch_size < 1:
-        raise ValueError("workers and batch_size must be >= 1")
+    check_count("workers", cfg.workers)  # a sanity cap; run_embedding checks the cluster itself
+    check_count("batch_size", cfg.batch_size, 1, MAX_BATCH_SIZE)
     if cfg.modalities is not None and not set(cfg.modalities) <= {"pose", "image", "text"}:
         raise ValueError(f"modalities {', '.join(cfg.modalities)}: expected some of pose, image, text")
     if not 0.0 < cfg.recall_target <= 1.0:  # also refuses nan

@@ -129,6 +129,7 @@ def run_embedding(model_dir: str | Path, data_dir: str | Path, out: str | Path, 
     from pose_search import storage
     from pose_search.data.schema import POSES_TABLE
     from pose_search.data.store import table_uri
+    from pose_search.resources import WorkerRequest, check_fits, live_node_resources
 
     staging_root = storage.join(out, STAGING_DIR)
     storage.remove_tree(staging_root)  # a crashed job's rows: recomputed below
@@ -136,6 +137,8 @@ def run_embedding(model_dir: str | Path, data_dir: str | Path, out: str | Path, 
         ray.init(include_dashboard=False, logging_level=logging.WARNING, configure_logging=False)
     # sized on the cluster's CPUs (one machine: its cores), leaving room for the read task
     per_actor, threads = actor_resources(workers, gpu, int(ray.cluster_resources().get("CPU", 0)) or None)
+    # an actor pool the cluster cannot place makes Ray Data wait for ever: refuse it now
+    check_fits(WorkerRequest(workers, per_actor, 1.0 if gpu else 0.0), live_node_resources(ray.nodes()))
     flt = None if split is None else f"split = '{split}'"
     ds = lance_ray.read_lance(table_uri(data_dir, POSES_TABLE), columns=READ_COLUMNS, filter=flt)
     embedded = ds.map_batches(

@@ -12,7 +12,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--text", help="a description of the pose")
     parser.add_argument("--image", help="an image file of a person: a whole photo with a BlazePose core, "
                         "else cropped around them (the index's model decides)")
-    parser.add_argument("--pose", help="a .npy/.npz pose file, (22, 3) axis-angle")
+    parser.add_argument("--pose", help="a .npy/.npz/.json pose file, (22, 3) axis-angle "
+                        "(or (63,) body joints: identity root)")
     parser.add_argument("--target", default="pose", help="pose | image | text: which column to search")
     parser.add_argument("-k", type=int, default=10, help="number of results")
     parser.add_argument("--filter", action="append", default=[], metavar="KEY=VALUE",

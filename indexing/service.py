@@ -37,6 +37,7 @@ from indexing.table import (
     table_path,
     vector_column,
 )
+from pose_search.messages import brief
 from pose_search.models.encoders.base import PersonNotFound
 from pose_search.models.encoders.image import MAX_PHOTO_SIDE, load_query_image  # noqa: F401 (re-exported)
 from pose_search.models.encoders.tokenizer import check_query_text
@@ -92,16 +93,16 @@ def check_filters(filters: Any) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for key, value in filters.items():
         if key not in (*FILTER_COLUMNS, CAPTION_FILTER):
-            raise ValueError(f"filter {key!r}: expected one of {(*FILTER_COLUMNS, CAPTION_FILTER)}")
+            raise ValueError(f"filter {brief(key)}: expected one of {(*FILTER_COLUMNS, CAPTION_FILTER)}")
         values = _as_list(value)
         if not values or not all(isinstance(v, str) for v in values):
-            raise ValueError(f"filter {key!r}: expected a string or a non-empty list of strings, got {value!r}")
+            raise ValueError(f"filter {brief(key)}: expected a string or a non-empty list of strings, got {brief(value)}")
         out[key] = values
     return out
 
 
 def load_query_pose(value: Any) -> torch.Tensor:
-    """A ``(22, 3)`` / ``(B, 22, 3)`` array or a ``.npy`` / ``.npz`` pose file -> ``(B, 22, 3)``."""
+    """A ``(22, 3)`` / ``(B, 22, 3)`` array or a ``.npy`` / ``.npz`` / ``.json`` pose file -> ``(B, 22, 3)``."""
     from pose_search.body.convention import validate_pose
     from pose_search.body.io import load_pose_file
 
@@ -155,7 +156,7 @@ class SearchService:
         """Query vectors ``(B, D)`` in ``target``'s space for the given inputs (any subset);
         :class:`PersonNotFound` for images without a person (a batch's: named by file name)."""
         if target not in self.modalities:
-            raise ValueError(f"target {target!r}: this index holds {', '.join(self.modalities)}")
+            raise ValueError(f"target {brief(target)}: this index holds {', '.join(self.modalities)}")
         inputs: dict[str, Any] = {}
         if text is not None:
             texts = _as_list(text)
@@ -189,6 +190,15 @@ class SearchService:
         seen = self.model.legs_visible(self._query_images([image]))
         return [LEGS_NOT_VISIBLE] if seen is not None and not seen[0] else []
 
+    def photo_pose(self, image: Any) -> np.ndarray | None:
+        """The body pose of the 3D skeleton the image encoder sees in one query photo: ``(22, 3)``
+        heading-free axis-angle, a pose query (``search(pose=...)``); None when the encoder has no
+        skeleton (only BlazePose has one). :class:`PersonNotFound` when nobody is in it."""
+        if "image" not in self.model.encoders:
+            return None
+        poses = self.model.photo_poses(self._query_images([image]))
+        return None if poses is None else poses[0].cpu().numpy()
+
     def _query_images(self, images: list[Any]) -> torch.Tensor | list[torch.Tensor]:
         """Query photos as the image encoder takes them: whole photos ``[(3, H, W)]`` for one that
         takes any size (BlazePose), else our 256x192 crop fit stacked ``(B, 3, 256, 192)``."""
@@ -200,7 +210,7 @@ class SearchService:
                filters: dict[str, Any] | None = None) -> list[Hit] | list[list[Hit]]:
         """Top-``k`` rows of the ``target`` column for the query; a list of lists for batches."""
         if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k <= 0:
-            raise ValueError(f"k={k!r}: expected a positive integer")
+            raise ValueError(f"k={brief(k)}: expected a positive integer")
         if k > MAX_K:
             raise ValueError(f"k={k}: at most {MAX_K} results per query")
         batched = isinstance(text, (list, tuple)) or isinstance(image, (list, tuple)) or (

@@ -32,6 +32,7 @@ import numpy as np
 import pyarrow as pa
 
 from pose_search.data.schema import POSE_DIM
+from pose_search.files import FileError, check_path, read_json_file
 
 TABLE = "poses"
 VECTOR_PREFIX = "vec_"
@@ -80,7 +81,10 @@ def table_path(index_dir: str | Path) -> Path:
 
 def read_info(index_dir: str | Path) -> dict[str, Any]:
     """``index.json`` of an index directory, with clear errors when it is missing or corrupt."""
-    root = Path(index_dir)
+    try:
+        root = check_path(index_dir, "index directory")
+    except FileError as exc:
+        raise IndexDirError(str(exc)) from None
     if not root.is_dir():
         raise IndexDirError(f"index directory {str(root)!r} does not exist")
     path = root / INFO_FILE
@@ -88,9 +92,9 @@ def read_info(index_dir: str | Path) -> dict[str, Any]:
         raise IndexDirError(f"{str(root)!r} is not an index directory (no {INFO_FILE}); "
                           "build one with `pose-search index build`")
     try:
-        info = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise IndexDirError(f"{str(path)!r} is corrupt: {exc}") from exc
+        info = read_json_file(path, "index description")
+    except FileError as exc:
+        raise IndexDirError(f"{exc} (the index is corrupt)") from None
     if not isinstance(info, dict):
         raise IndexDirError(f"{str(path)!r} is corrupt: expected a JSON object, got {type(info).__name__}")
     for key in ("modalities", "table_version", "rows"):

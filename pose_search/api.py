@@ -24,7 +24,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from pose_search.checkpoint import CheckpointError, load_module
+from pose_search.checkpoint import CheckpointError, load_module, pickle_note
 from pose_search.models.encoders.base import MODALITIES, ModalityEncoder, PersonNotFound
 
 
@@ -126,6 +126,20 @@ class PoseSearchModel(nn.Module):
         return None if seen is None else [bool(x) for x in seen.cpu()]
 
     @torch.no_grad()
+    def photo_poses(self, images: torch.Tensor | Sequence[torch.Tensor]) -> torch.Tensor | None:
+        """Per image (as :meth:`features` takes them), the body pose of the skeleton the image
+        encoder sees, fitted bone by bone (:func:`~pose_search.body.fit_joints.fit_pose_to_joints`):
+        ``(B, 22, 3)`` heading-free axis-angle, a pose query; None when the encoder has no
+        skeleton (only BlazePose has one). :class:`PersonNotFound` for images without a person."""
+        from pose_search.body.fit_joints import fit_pose_to_joints
+
+        enc = self.encoders["image"] if "image" in self.encoders else None
+        if enc is None or type(enc).body_joints is ModalityEncoder.body_joints:
+            return None
+        joints, confidence = enc.body_joints(self._image_features(images, require_person=True))
+        return fit_pose_to_joints(joints, confidence)
+
+    @torch.no_grad()
     def reference_embeddings(self, *, require_person: bool = False, **inputs) -> dict[str, torch.Tensor]:
         """``{m: (B, 512)}`` unit vectors of the given inputs (what an index stores: images without
         a person are embedded too, unless ``require_person``)."""
@@ -149,11 +163,16 @@ class PoseSearchModel(nn.Module):
 def _local_run(run: str | Path) -> Path:
     """A run given as a URI: its local mirror, without what a model does not need."""
     from pose_search import storage
+    from pose_search.files import FileError, check_path
 
     try:
+        if not storage.is_uri(run):
+            check_path(run, "run directory")
         return storage.local_copy(run, exclude=("ray", "features", "representations"))
+    except FileError as exc:
+        raise CheckpointError(str(exc)) from None
     except FileNotFoundError:
-        raise CheckpointError(f"run directory {str(run)!r} does not exist") from None
+        raise CheckpointError(f"run directory {str(run)!r} does not exist" + pickle_note(run)) from None
 
 
 def load_model(run_dir: str | Path, which: str = "best") -> nn.Module:
@@ -169,7 +188,8 @@ def load_model(run_dir: str | Path, which: str = "best") -> nn.Module:
     """
     run = _local_run(run_dir)
     if not run.is_dir():
-        raise CheckpointError(f"run directory {str(run)!r} does not exist")
+        state = "is a file, not a directory" if run.is_file() else "does not exist"
+        raise CheckpointError(f"run directory {str(run)!r} {state}" + pickle_note(run))
     if (run / "config.json").exists():
         return load_module(run)
     part = run / which
@@ -195,7 +215,8 @@ def load_model(run_dir: str | Path, which: str = "best") -> nn.Module:
         if (part / name / "config.json").exists():
             module = load_module(part / name)
             return module.freeze() if isinstance(module, ModalityEncoder) else module.eval()
-    raise CheckpointError(f"{str(run)!r} holds no model (no config.json, {which}/core, or {which}/encoder)")
+    raise CheckpointError(f"{str(run)!r} holds no model (no config.json, {which}/core, or {which}/encoder)"
+                          + pickle_note(run))
 
 
 def model_files(run: str | Path) -> dict[str, Path]:

@@ -68,17 +68,43 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
+# Files holding pickles (torch.save, pytorch_model.bin, Lightning .ckpt): never loaded here.
+PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".pkl", ".pickle")
+
+
+def pickle_note(path: str | Path) -> str:
+    """``"; <name> is a pickle ... never loaded ..."`` when ``path`` is, or holds, a pickled
+    weights file (what a user gives for a PyTorch checkpoint), else ``""``."""
+    path = Path(path)
+    try:
+        found = [path] if path.is_file() else sorted(path.iterdir()) if path.is_dir() else []
+    except OSError:
+        return ""
+    pickles = [p.name for p in found if p.suffix.lower() in PICKLE_SUFFIXES][:3]
+    if not pickles:
+        return ""
+    return (f"; {', '.join(pickles)} {'is a pickle' if len(pickles) == 1 else 'are pickles'} (PyTorch .pt/.bin), "
+            f"which {'is' if len(pickles) == 1 else 'are'} never loaded: a checkpoint is a directory with "
+            f"{CONFIG_FILE} + {WEIGHTS_FILE}")
+
+
 def read_config(directory: str | Path) -> dict[str, Any]:
     """The ``config.json`` of a checkpoint directory, with clear errors."""
-    path = Path(directory) / CONFIG_FILE
-    if not Path(directory).is_dir():
-        raise CheckpointError(f"checkpoint directory {str(directory)!r} does not exist")
-    if not path.is_file():
-        raise CheckpointError(f"{str(directory)!r} is not a checkpoint (no {CONFIG_FILE})")
+    from pose_search.files import FileError, check_path, describe, read_json_file
+
     try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"{str(path)!r} is not valid JSON: {exc}") from None
+        directory = check_path(directory, "checkpoint directory")
+    except FileError as exc:
+        raise CheckpointError(str(exc)) from None
+    path = directory / CONFIG_FILE
+    if not directory.is_dir():
+        raise CheckpointError(f"{describe(directory, 'checkpoint directory')} does not exist" + pickle_note(directory))
+    if not path.exists():
+        raise CheckpointError(f"{str(directory)!r} is not a checkpoint (no {CONFIG_FILE})" + pickle_note(directory))
+    try:
+        meta = read_json_file(path, "checkpoint config")
+    except (FileError, FileNotFoundError) as exc:
+        raise CheckpointError(str(exc)) from None
     if not isinstance(meta, dict) or not isinstance(meta.get("name"), str) or not isinstance(meta.get("config"), dict):
         raise CheckpointError(f"{str(path)!r}: expected an object with 'name' (a string) and 'config' (an object)")
     fmt = meta.get("format", FORMAT)
@@ -94,7 +120,7 @@ def load_state(directory: str | Path, sha256: str | None = None) -> dict[str, to
 
     path = Path(directory) / WEIGHTS_FILE
     if not path.is_file():
-        raise CheckpointError(f"{str(directory)!r} has no {WEIGHTS_FILE}")
+        raise CheckpointError(f"{str(directory)!r} has no {WEIGHTS_FILE}" + pickle_note(directory))
     if sha256 is not None and file_sha256(path) != sha256:
         raise CheckpointError(f"{str(path)!r} does not match the checksum in {CONFIG_FILE}: the file is corrupt, "
                               "cut short or from another save")

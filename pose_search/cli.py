@@ -29,6 +29,23 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+MAX_ERROR_CHARS = 600
+
+
+def error_line(exc: BaseException) -> str:
+    """One short line for a user: an OSError as its reason and path (shortened), not its repr."""
+    from pose_search.files import short_path
+
+    if isinstance(exc, RecursionError):
+        text = "the input is nested too deeply to read"
+    elif isinstance(exc, OSError) and exc.strerror:
+        text = exc.strerror + (f": {short_path(exc.filename)!r}" if isinstance(exc.filename, str) else "")
+    else:
+        text = str(exc)
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 3] + "..."
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pose-search", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -49,10 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return int(importlib.import_module(args._module).run(args) or 0)
-    except (ValueError, OSError, KeyError) as exc:
-        # Bad input of any kind (a value, a path that is missing or in the way): one clear line,
-        # no stack trace.
-        print(f"pose-search {args.command}: error: {exc}", file=sys.stderr)
+    except (ValueError, OSError, KeyError, RecursionError) as exc:
+        # Bad input of any kind (a value, a path that is missing or in the way, a file nested too
+        # deeply for a parser): one clear line, no stack trace.
+        print(f"pose-search {args.command}: error: {error_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

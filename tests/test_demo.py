@@ -29,7 +29,7 @@ def test_demo_builds_every_stage_then_reuses(tmp_path):
     bundle = json.loads((out / "bundle.json").read_text())
     assert read_manifest(out / bundle["data"])["counts"]["poses"] == 40
     assert read_manifest(out / bundle["pairs"])["counts"]["pairs"] > 0
-    trained = ["posevae", "posetext"] + (["image"] if image_encoder == "cnn" else [])
+    trained = ["posetext"] + (["image"] if image_encoder == "cnn" else [])
     for run in (*trained, "core", bundle["hps"].split("/")[-1], bundle["instructions"].split("/")[-1]):
         assert (out / "runs" / run / "best").is_dir(), run
     state = json.loads((out / "build.json").read_text())
@@ -89,7 +89,7 @@ def test_demo_image_encoder_choice(tmp_path, monkeypatch):
         resolve_image_encoder("vit")
     scale = scale_for("small", 60)
     blaze = DemoBuilder(tmp_path / "demo", scale, image_encoder="blazepose")
-    assert [n for n, _, _ in blaze.stages()] == ["data", "pairs", "posevae", "posetext", "core", "hps",
+    assert [n for n, _, _ in blaze.stages()] == ["data", "pairs", "posetext", "core", "hps",
                                                   "instructions", "index"]
     (tmp_path / "demo").mkdir()
     blaze._save_state(blaze._state())

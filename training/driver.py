@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 STATE_FILE = "train_state.pt"  # optimiser + counters, our own file, loaded with weights_only=True
 METRICS_FILE = "metrics.jsonl"
 RUN_CONFIG_FILE = "run.json"
+MAX_EPOCHS = 100_000
+MAX_BATCH_SIZE = 1 << 16
+MAX_CPUS_PER_WORKER = 1024.0
 
 
 @dataclass
@@ -60,15 +63,31 @@ class TrainConfig:
     task_options: dict[str, Any] = field(default_factory=dict)
 
     def check(self) -> None:
+        """Types and bounds of every field, before anything is read or any cluster asked."""
+        from pose_search.resources import MAX_WORKERS, check_amount, check_count
         from training.tasks import TASKS
 
         if self.task not in TASKS:
             raise ValueError(f"unknown task {self.task!r}; expected one of {sorted(TASKS)}")
-        for name in ("epochs", "batch_size", "workers", "val_every"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.lr <= 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
+        for name, high in (("epochs", MAX_EPOCHS), ("batch_size", MAX_BATCH_SIZE), ("workers", MAX_WORKERS),
+                           ("val_every", MAX_EPOCHS)):
+            check_count(name, getattr(self, name), 1, high)
+        check_count("max_failures", self.max_failures, -1, MAX_EPOCHS)
+        check_amount("cpus_per_worker", self.cpus_per_worker, MAX_CPUS_PER_WORKER)
+        check_amount("lr", self.lr, 1e3)
+        if not isinstance(self.gpu, bool):
+            raise ValueError(f"gpu must be True or False, got {self.gpu!r}")
+
+
+def check_cluster_fits(cfg: TrainConfig) -> None:
+    """ResourceError unless the running Ray cluster can place ``cfg.workers`` workers of
+    ``cfg.cpus_per_worker`` CPUs (+ a GPU each with ``cfg.gpu``): Ray would wait for ever."""
+    import ray
+
+    from pose_search.resources import WorkerRequest, check_fits, live_node_resources
+
+    check_fits(WorkerRequest(cfg.workers, cfg.cpus_per_worker, 1.0 if cfg.gpu else 0.0),
+               live_node_resources(ray.nodes()))
 
 
 def localized(cfg: TrainConfig, checkpoints: bool = False, data: bool = True) -> TrainConfig:
@@ -255,10 +274,12 @@ def fit(cfg: TrainConfig) -> dict[str, Any]:
     task = TASKS[cfg.task](local)  # checks the task options
     _check_run_config(run_dir, cfg)
     task.prepare()  # checks the inputs and caches features once, before any worker starts
-    _write_run_config(run_dir, cfg)
-    storage.publish(run_dir, cfg.run_dir, [p.name for p in run_dir.iterdir() if p.name != "ray"])
+    run_dir.mkdir(parents=True, exist_ok=True)  # a file in the way: an error before Ray starts
     if not ray.is_initialized():
         ray.init(include_dashboard=False, logging_level=logging.WARNING, configure_logging=False)
+    check_cluster_fits(cfg)  # before Ray is asked: it would wait for ever for workers it cannot place
+    _write_run_config(run_dir, cfg)
+    storage.publish(run_dir, cfg.run_dir, [p.name for p in run_dir.iterdir() if p.name != "ray"])
     resources = {"CPU": cfg.cpus_per_worker}
     if cfg.gpu:
         resources["GPU"] = 1

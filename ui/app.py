@@ -7,15 +7,16 @@
 Callbacks (:class:`Callbacks`) only translate between widgets and backend calls; every action has
 a named API endpoint (``/search``, ``/body``, ``/mesh``, ``/instruct``, ``/explore``,
 ``/status``) so ``gradio_client`` can call it. Bad input becomes a ``gr.Error`` with the backend's
-message (HTML-escaped), never a stack trace. Files come in only as uploads Gradio received and
+message as plain text (short, without the server's folders), never a stack trace. Files come in only as uploads Gradio received and
 checked; a path a client names is refused.
 """
 
 from __future__ import annotations
 
 import functools
-import html
 import logging
+import re
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,8 @@ log = logging.getLogger(__name__)
 TARGETS = ("pose", "image", "text")
 SPLITS = ["any", "train", "val", "test"]
 MAX_FILE_SIZE = "10mb"
-POSE_FILE_TYPES = [".npz", ".npy"]
+MAX_MESSAGE_CHARS = 400
+POSE_FILE_TYPES = [".npz", ".npy", ".json"]
 Gallery = list[tuple[str, str]]
 Upload = dict[str, Any] | None  # a FileData payload (events with uploads run with preprocess=False)
 
@@ -45,13 +47,33 @@ def friendly(fn: Callable) -> Callable:
         except gr.Error:
             raise
         except (ValueError, FileNotFoundError, KeyError) as exc:
-            raise gr.Error(html.escape(str(exc).strip("'\"")), print_exception=False) from None
+            raise gr.Error(client_message(str(exc).strip("'\"")), print_exception=False) from None
         except Exception:
             log.exception("UI callback %s failed", fn.__name__)
             raise gr.Error("Something went wrong on the server; its log has the details.",
                            print_exception=False) from None
 
     return wrapper
+
+
+def _server_folders() -> list[str]:
+    """Folders whose paths a client must not see: Gradio's uploads, the temporary folder."""
+    roots = {gr.utils.get_upload_folder(), tempfile.gettempdir()}
+    roots |= {str(Path(r).resolve()) for r in roots}
+    return sorted(roots, key=len, reverse=True)
+
+
+def client_message(text: str) -> str:
+    """A backend message for the client: plain text, any path under a server folder cut to its
+    file name, at most ``MAX_MESSAGE_CHARS`` characters.
+
+    Gradio renders an error message as (sanitised) HTML, and API clients get it as it is, so
+    entities (``&#x27;``) would show there verbatim; instead ``<`` and ``>`` become the look-alike
+    angle quotes, so echoed input is no markup anywhere and quotes stay quotes."""
+    for root in _server_folders():
+        text = re.sub(re.escape(root.rstrip("/")) + r"/[^\s'\",]*", lambda m: Path(m.group(0)).name, text)
+    text = " ".join(text.split()).replace("<", "\u2039").replace(">", "\u203a")
+    return text if len(text) <= MAX_MESSAGE_CHARS else text[: MAX_MESSAGE_CHARS - 3] + "..."
 
 
 def uploaded(payload: dict[str, Any] | str | None) -> str | None:
@@ -177,7 +199,7 @@ def _search_tab(cb: Callbacks, targets: tuple[str, ...], search_limit: int) -> P
                 image = gr.Image(label="Image of a person", type="filepath",
                                    sources=["upload", "clipboard"], height=220)
                 pose_id = gr.Textbox(label="Pose: a result or dataset id", elem_id="pose-id")
-                pose_file = gr.File(label="Pose: a .npz (SMPL-X or ours) / .npy file", file_types=POSE_FILE_TYPES,
+                pose_file = gr.File(label="Pose: a .npz (SMPL-X or ours) / .npy / .json file", file_types=POSE_FILE_TYPES,
                                     type="filepath")
             with gr.Row():
                 target = gr.Radio(list(targets), value="pose" if "pose" in targets else targets[0], label="Search in")
@@ -238,7 +260,7 @@ def _instruction_tab(cb: Callbacks, loaded: bool) -> tuple[gr.Textbox, gr.Textbo
         for name in ("A", "B"):
             with gr.Column():
                 pid = gr.Textbox(label=f"Pose {name}: id", elem_id=f"instruct-{name.lower()}-id")
-                pfile = gr.File(label=f"Pose {name}: .npz / .npy", file_types=POSE_FILE_TYPES, type="filepath")
+                pfile = gr.File(label=f"Pose {name}: .npz / .npy / .json", file_types=POSE_FILE_TYPES, type="filepath")
                 pimage = gr.Image(label=f"Pose {name}: image", type="filepath",
                                     sources=["upload", "clipboard"], height=200)
                 sides += [pid, pfile, pimage]

@@ -34,6 +34,7 @@ import numpy as np
 
 from indexing.service import MAX_K, Hit, SearchService, load_query_image
 from pose_search import storage
+from pose_search.messages import brief
 from pose_search.models.encoders.base import PersonNotFound
 from pose_search.models.encoders.tokenizer import check_query_text
 from ui.assets import Bodies, FileCache
@@ -82,7 +83,7 @@ def _split(split: Any) -> str | None:
     if split is None or split.lower() in SPLIT_ANY:
         return None
     if split not in SPLITS:
-        raise ValueError(f"split {split!r}: expected one of any, {', '.join(SPLITS)}")
+        raise ValueError(f"split {brief(split)}: expected one of any, {', '.join(SPLITS)}")
     return split
 
 
@@ -95,7 +96,7 @@ def _photo(image: Any, pipe: Any) -> Any:
 def check_k(k: Any) -> int:
     """``k`` as an int in ``1..MAX_K`` (a UI number field may send a float)."""
     if isinstance(k, bool) or not isinstance(k, (int, float, np.integer, np.floating)) or k != int(k):
-        raise ValueError(f"k={k!r}: expected a whole number of results")
+        raise ValueError(f"k={brief(k)}: expected a whole number of results")
     if not 1 <= int(k) <= MAX_K:
         raise ValueError(f"k={int(k)}: expected between 1 and {MAX_K} results")
     return int(k)
@@ -166,7 +167,7 @@ class UIBackend:
         k = check_k(k)
         text = _clean(text)
         if not isinstance(target, str) or target not in self.service.modalities:
-            raise ValueError(f"target {target!r}: this index holds {', '.join(self.service.modalities)}")
+            raise ValueError(f"target {brief(target)}: this index holds {', '.join(self.service.modalities)}")
         pose = self._query_pose(pose_id, pose_file)
         image = image if present(image) else None
         if text is None and image is None and pose is None:
@@ -220,12 +221,13 @@ class UIBackend:
 
     @staticmethod
     def pose_from_file(path: str | Path) -> np.ndarray:
-        """A ``(22, 3)`` pose from a .npy / .npz upload (ours or SMPL-X's global_orient + body_pose)."""
-        from pose_search.body.io import load_pose_file
+        """A ``(22, 3)`` pose from a .npy / .npz / .json upload (ours or SMPL-X's global_orient +
+        body_pose); messages name the file by its name only (never the server's upload folder)."""
+        from pose_search.body.io import check_pose_suffix, load_pose_file
 
-        if Path(path).suffix.lower() not in (".npy", ".npz"):
-            raise ValueError(f"pose file {Path(path).name!r}: expected a .npz (SMPL-X parameters or ours) or .npy")
-        return load_pose_file(path)
+        name = Path(path).name
+        check_pose_suffix(path, name)
+        return load_pose_file(path, name=name)
 
     # ------------------------------------------------------------------ items
     def _row(self, item_id: str, columns: list[str]) -> dict[str, Any]:
@@ -238,7 +240,7 @@ class UIBackend:
         if self.dataset is not None and self.dataset.row_of(item_id) is not None:
             return self.dataset.get(item_id, columns)
         where = "index" + (" nor the dataset" if self.dataset is not None else "")
-        raise UnknownIdError(f"unknown id {item_id!r}: not in the {where}")
+        raise UnknownIdError(f"unknown id {brief(item_id)}: not in the {where}")
 
     def pose_of(self, item_id: str) -> np.ndarray:
         """The ``(22, 3)`` pose of a result or dataset id."""
@@ -362,7 +364,7 @@ class UIBackend:
         pages = max(1, -(-len(rows) // size))
         if isinstance(page, bool) or not isinstance(page, (int, float, np.integer, np.floating)) \
                 or page != int(page) or page < 1:
-            raise ValueError(f"page {page!r}: expected a page number from 1")
+            raise ValueError(f"page {brief(page)}: expected a page number from 1")
         page = min(int(page), pages)
         chosen = rows[(page - 1) * size : page * size].tolist()
         ref = "image_ref" if table is self.index else None

@@ -10,11 +10,13 @@ without ``--auth``. Gradio is imported only when the command runs.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import re
 import sys
 from pathlib import Path
+
+from pose_search.files import check_path, read_json_file
+from pose_search.resources import check_local_count
 
 BUNDLE_FILE = "bundle.json"
 BUNDLE_KEYS = ("index", "hps", "instructions", "data")
@@ -46,14 +48,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def read_bundle(directory: str | Path) -> dict[str, Path]:
     """``{"index": Path, ...}`` from ``DIR/bundle.json`` (paths relative to ``DIR``; only
     ``index`` is required)."""
-    root = Path(directory)
+    root = check_path(directory, "bundle")  # FileError for a path no file system takes
     file = root / BUNDLE_FILE
     if not file.is_file():
         raise FileNotFoundError(f"bundle {str(root)!r} has no {BUNDLE_FILE}")
-    try:
-        spec = json.loads(file.read_text())
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{str(file)!r} is not valid JSON ({exc})") from None
+    spec = read_json_file(file, "bundle description")  # FileError (a ValueError) names the file
     if not isinstance(spec, dict) or not isinstance(spec.get("index"), str):
         raise ValueError(f"{str(file)!r}: expected an object with at least \"index\": \"PATH\"")
     bad = [key for key in BUNDLE_KEYS if key in spec and not (isinstance(spec[key], str) and spec[key])]
@@ -125,8 +124,7 @@ def serve(parts: dict[str, Path | str | None], host: str = "127.0.0.1", port: in
     if parts.get("index") is None:
         raise ValueError("give --index INDEX (or --bundle DIR)")
     login = parse_auth(auth)
-    if threads < 1:
-        raise ValueError("--threads: expected >= 1")
+    check_local_count("--threads", threads)
     check_port(port)
     check_file_size(max_file_size)
     warning = exposure_warning(host, login, share)

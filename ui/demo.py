@@ -33,14 +33,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from pose_search.config import cache_dir
+    from pose_search.resources import check_local_count
     from ui.build import DemoBuilder, built_image_encoder, clear, resolve_image_encoder, scale_for
     from ui.cli import check_port, parse_auth
 
     scale = scale_for(args.size, args.poses)
     parse_auth(args.auth)  # bad serving flags are refused now, not after a 10-minute build
     check_port(args.port)
-    if args.workers is not None and args.workers < 1:
-        raise ValueError(f"--workers {args.workers}: expected at least 1 process")
+    if args.workers is not None:
+        check_local_count("--workers", args.workers)  # processes on this machine
     default = cache_dir() / "demo" / (args.size if args.poses is None else f"{args.size}-{args.poses}")
     root = Path(args.out) if args.out else default
     if root.exists() and not root.is_dir():

@@ -28,6 +28,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from pose_search.files import FileError, read_json_file
+
 KINDS = ("flat", "hnsw", "ivfpq", "lance")
 MAX_K = 10_000
 """Largest ``k`` a search accepts (bigger asks are almost always a bug; use exact_search)."""
@@ -204,9 +206,9 @@ def read_info(directory: str | Path) -> dict:
             f"index directory {d} has no {INFO_FILE} (not an index, or its save did not finish)"
         )
     try:
-        info = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CorruptIndexError(f"index directory {d}: {INFO_FILE} is not valid JSON ({exc})") from exc
+        info = read_json_file(path, "ANN index description")
+    except (FileError, OSError) as exc:
+        raise CorruptIndexError(f"index directory {d}: {INFO_FILE} is not valid JSON ({exc})") from None
     if not isinstance(info, dict):
         raise CorruptIndexError(f"index directory {d}: {INFO_FILE} does not hold an object")
     missing = [key for key in ("format_version", "kind", "dim", "n") if key not in info]

@@ -11,8 +11,9 @@ import numpy as np
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="body_command", metavar="ACTION", required=True)
     sub.add_parser("build-cache", help="build anny's model cache (once, about 1-2 minutes)")
-    p = sub.add_parser("mesh", help="write the mesh of a pose (.npy/.npz with 'pose') as .glb/.obj/.ply")
-    p.add_argument("pose", help="file with a (22, 3) SMPL-X pose: .npy, or .npz with key 'pose'")
+    p = sub.add_parser("mesh", help="write the mesh of a pose (.npy/.npz/.json) as .glb/.obj/.ply")
+    p.add_argument("pose", help="file with a (22, 3) SMPL-X pose: .npy, .npz (key 'pose', or "
+                   "global_orient + body_pose) or .json (22 x 3 or 66 numbers)")
     p.add_argument("--out", required=True, help="output mesh file (.glb, .obj or .ply)")
     p.add_argument("--backend", default="anny", help="body model backend (anny or smplx)")
     p.add_argument("--topology", default="anny", help="anny topology (anny or notoes_collapse10pc)")

@@ -83,7 +83,7 @@ def validate_pose(pose: np.ndarray | torch.Tensor, what: str = "pose") -> torch.
             raise ValueError(f"{what}: expected an array of numbers ({exc})") from None
         if arr.dtype.kind not in "fiu":  # strings, objects, booleans, complex numbers
             raise ValueError(f"{what}: expected numbers, got dtype {arr.dtype}")
-        pose = arr
+        pose = arr.astype(np.float32)  # any int / float type, any byte order (torch takes native only)
     t = torch.as_tensor(pose)
     if not (t.is_floating_point() or t.dtype in (torch.int32, torch.int64)):
         raise ValueError(f"{what}: expected numbers, got dtype {t.dtype}")

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import logging
 import os
-import pickle
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from pose_search.body.model import BodyModel, BodyOutput, register_body_model
+from pose_search.body.safe_arrays import ArrayLimits, npz_member_shapes
 from pose_search.config import smplx_model_path
+from pose_search.files import describe
 
 log = logging.getLogger(__name__)
 
@@ -48,25 +48,24 @@ def resolve_model_file(path: Path, gender: str) -> Path:
     )
 
 
+# A model file is big (SMPLX_NEUTRAL.npz: ~110 MB) but read here only through its central directory
+# and one member's header; smplx itself then loads it.
+MODEL_FILE_LIMITS = ArrayLimits(max_file_bytes=4 << 30, max_member_bytes=1 << 30, max_elements=1 << 27)
+MODEL_KEYS = ("v_template", "f", "J_regressor", "weights", "posedirs", "shapedirs", "kintree_table")
+
+
 def _check_model_file(path: Path) -> None:
-    if not zipfile.is_zipfile(path):
-        raise ValueError(f"SMPL-X model file {str(path)!r} is not a readable .npz (not a zip archive)")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            keys = set(data.files)
-            n_vertices = data["v_template"].shape[0] if "v_template" in keys else 0
-    except ValueError:
-        # Official files may hold object arrays; smplx itself loads those. Only check the shape.
-        return
-    except (OSError, EOFError, pickle.UnpicklingError) as exc:
-        raise ValueError(f"SMPL-X model file {str(path)!r} is not a readable .npz ({exc})") from None
-    missing = {"v_template", "f", "J_regressor", "weights", "posedirs", "shapedirs", "kintree_table"} - keys
+    """Refuse what smplx would choke on, with a clear message, before smplx loads it: not a zip,
+    a corrupt or encrypted archive, missing fields, a mesh too small to be SMPL-X."""
+    members, shapes = npz_member_shapes(path, ("v_template",), "SMPL-X model file", MODEL_FILE_LIMITS)
+    where = describe(path, "SMPL-X model file")
+    missing = set(MODEL_KEYS) - set(members)
     if missing:
-        raise ValueError(f"SMPL-X model file {str(path)!r} lacks fields: {', '.join(sorted(missing))}")
+        raise ValueError(f"{where} lacks fields: {', '.join(sorted(missing))}")
+    n_vertices = shapes["v_template"][0] if shapes["v_template"] else 0
     if n_vertices < MIN_VERTICES:
         raise ValueError(
-            f"SMPL-X model file {str(path)!r} has {n_vertices} vertices; a SMPL-X mesh has 10,475 "
-            f"(smplx needs at least {MIN_VERTICES})"
+            f"{where} has {n_vertices} vertices; a SMPL-X mesh has 10,475 (smplx needs at least {MIN_VERTICES})"
         )
 
 

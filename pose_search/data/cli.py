@@ -7,7 +7,7 @@ import json
 import os
 from pathlib import Path
 
-from pose_search.data.convert import SOURCES
+from pose_search.data.convert_options import OPTIONS, SOURCES
 from pose_search.data.generate import KINDS, GenerateConfig, default_workers
 
 
@@ -30,12 +30,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     s.add_argument("--seed", type=int, default=0)
     c = sub.add_parser("convert", help="convert a real dataset (BEDLAM, AMASS, PoseScript, PoseFix, 3DPW)")
     c.add_argument("source", choices=SOURCES)
-    c.add_argument("root", help="the dataset's folder (BEDLAM: scene npz file or folder)")
-    c.add_argument("--out", required=True, help="new dataset directory")
-    c.add_argument("--amass-root", help="AMASS folder (posescript, posefix)")
-    c.add_argument("--image-root", help="BEDLAM image folder (default: ROOT)")
-    c.add_argument("--gt-root", help="BEDLAM ground-truth motions <person_id>/<seq_id>/motion_seq.npz (bedlam-raw)")
-    c.add_argument("--stride", type=int, help="keep every N-th frame (amass, 3dpw)")
+    c.add_argument("root", help="the dataset's folder as downloaded (BEDLAM: scene npz file or folder)")
+    c.add_argument("--out", required=True, help="new dataset directory (or an existing one, with --append)")
+    c.add_argument("--append", action="store_true",
+                   help="add the rows to the existing dataset --out (same kind; rows whose id is stored are dropped)")
+    for opt in OPTIONS:  # per-source options: one that does not apply to SOURCE is refused
+        extra = ({"type": int} if opt.kind == "int" else {"action": "append"} if opt.kind == "splits" else {})
+        c.add_argument(opt.flag, dest=opt.name, default=None, help=opt.help, **extra)
     c.add_argument("--seed", type=int, default=0, help="seed of captions and renders made for the source")
     i = sub.add_parser("info", help="print a dataset's manifest")
     i.add_argument("dir")
@@ -111,14 +112,18 @@ def _publish(local: Path, out: str) -> None:
 
 
 def _convert(args: argparse.Namespace) -> int:
-    from pose_search.data.convert import convert
-
-    options = {k: v for k, v in (("amass_root", args.amass_root), ("image_root", args.image_root),
-                                 ("gt_root", args.gt_root), ("stride", args.stride)) if v is not None}
     from pose_search import storage
+    from pose_search.data.convert import convert
+    from pose_search.data.convert_options import check_options
 
+    given = {opt.name: getattr(args, opt.name) for opt in OPTIONS}
+    check_options(args.source, given)  # before any work: an option that does not apply is an error
+    if not args.out.strip():
+        raise ValueError("--out: give a dataset directory")
     local = storage.working_dir(args.out)
-    manifest = convert(args.source, args.root, local, seed=args.seed, **options)
+    manifest = convert(args.source, args.root, local, seed=args.seed, append=args.append, **given)
     _publish(local, args.out)
     print(f"{args.out}: {json.dumps(manifest['counts'])}")
+    for warning in manifest.get("warnings", []):
+        print(f"warning: {warning}")
     return 0

@@ -5,6 +5,13 @@ with their kinds); sources without images get
 renders of the anny body in the pose, with a random look drawn from a seed. Rows are written to
 ``OUT.partial`` and the directory is renamed to ``OUT`` only when every input file was read, so a
 bad input file leaves nothing behind that looks like a dataset.
+
+``append=True`` adds the rows of another source (or more scenes, splits, ...) to an existing
+dataset ``OUT`` of the same kind: rows are staged in ``OUT.append-partial`` and, once every input
+file was read, appended by id (a row whose id is stored already is dropped, so appending the same
+input twice adds nothing; a failure while appending leaves the rows added so far, and a re-run adds
+the rest); the manifest lists every conversion in ``config.sources``.
+Per-source options are checked by :func:`pose_search.data.convert_options.check_options`.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from pose_search.data.convert_options import SOURCES, check_options
 from pose_search.data.manifest import build_manifest
 from pose_search.data.schema import (
     EVERYDAY_CAPTIONS,
@@ -26,14 +34,21 @@ from pose_search.data.schema import (
     pair_rows_to_table,
     pose_rows_to_table,
 )
-from pose_search.data.store import DatasetError, append_rows, write_json_atomic
+from pose_search.data.store import (
+    DatasetError,
+    append_rows,
+    read_manifest,
+    read_table,
+    write_json_atomic,
+)
 
 if TYPE_CHECKING:
     from pose_search.data.captioning import PoseCaptions
+    from pose_search.data.loaders.common import LoadReport
 
 log = logging.getLogger(__name__)
 
-SOURCES = ("bedlam", "bedlam-raw", "amass", "posescript", "posefix", "3dpw")
+REPORTING = ("amass", "posefix", "3dpw")  # loaders that count what they skip in a LoadReport
 
 
 class Annotator:
@@ -72,59 +87,123 @@ class Annotator:
         return encode_image(image, "jpeg")
 
 
-def _loader_call(source: str, root: Path, annotator: Annotator, options: dict[str, Any]) -> Iterable[dict[str, Any]]:
+def _loader_call(source: str, root: Path, annotator: Annotator, options: dict[str, Any],
+                 report: LoadReport) -> Iterable[dict[str, Any]]:
+    """Call ``source``'s loader with the (checked, mapped) loader keyword ``options``."""
     from pose_search.data import loaders
 
     cap, ren = annotator.caption, annotator.render
+    if source in REPORTING:
+        options["report"] = report
     if source == "bedlam":
         return loaders.load_bedlam(root, options.pop("image_root", None) or root, caption_fn=cap, **options)
     if source == "bedlam-raw":
-        gt_root = options.pop("gt_root", None)
-        if gt_root is None:
-            raise ValueError("bedlam-raw: --gt-root is required (the folder of <person_id>/<seq_id>/motion_seq.npz)")
-        return loaders.load_bedlam_raw(root, gt_root, caption_fn=cap, **options)
+        return loaders.load_bedlam_raw(root, options.pop("gt_root"), caption_fn=cap, **options)
     if source == "amass":
         return loaders.load_amass(root, caption_fn=cap, render_fn=ren, **options)
     if source in ("posescript", "posefix"):
-        amass_root = options.pop("amass_root", None)
-        if amass_root is None:
-            raise ValueError(f"{source}: --amass-root is required (the poses live in the AMASS npz files)")
         fn = loaders.load_posescript if source == "posescript" else loaders.load_posefix
-        return fn(root, amass_root, render_fn=ren, **options)
-    if source == "3dpw":
-        return loaders.load_3dpw(root, caption_fn=cap, **options)
-    raise ValueError(f"unknown source {source!r}; expected one of {SOURCES}")
+        return fn(root, options.pop("amass_root"), render_fn=ren, **options)
+    return loaders.load_3dpw(root, caption_fn=cap, **options)
 
 
-def convert(source: str, root: str | Path, out: str | Path, *, seed: int = 0, batch: int = 512,
-            **options: Any) -> dict[str, Any]:
-    """Read ``root`` with the ``source`` loader and write a dataset directory ``out``."""
-    out = Path(out)
-    if out.exists():
-        raise DatasetError(f"output {str(out)!r} already exists; choose a new directory")
-    staging = out.with_name(out.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
+def _stage(source: str, root: Path, staging: Path, seed: int, batch: int, loader_kwargs: dict[str, Any],
+           report: LoadReport) -> None:
+    """Write every row of ``source`` at ``root`` into the tables of ``staging``."""
     annotator = Annotator(seed)
     poses: list[dict[str, Any]] = []
     pairs: list[dict[str, Any]] = []
-    try:
-        for row in _loader_call(source, Path(root), annotator, dict(options)):
-            (pairs if "pair_id" in row else poses).append(row)
-            if len(poses) >= batch:
-                append_rows(staging, POSES_TABLE, pose_rows_to_table(poses))
-                poses = []
-        if poses:
+    for row in _loader_call(source, root, annotator, dict(loader_kwargs), report):
+        (pairs if "pair_id" in row else poses).append(row)
+        if len(poses) >= batch:
             append_rows(staging, POSES_TABLE, pose_rows_to_table(poses))
-        if pairs:
-            append_rows(staging, PAIRS_TABLE, pair_rows_to_table(pairs))
-        if not (staging / POSES_TABLE).exists():
-            raise DatasetError(f"{source} at {str(root)!r}: no usable rows found")
-        config = {"kind": "fix" if pairs else "script", "source": source, "root": str(root), "seed": seed,
-                  "options": json.loads(json.dumps(options, default=str))}
-        manifest = build_manifest(staging, config, status="complete", source=source)
-        write_json_atomic(staging / "manifest.json", manifest)
-        staging.rename(out)
+            poses = []
+    if poses:
+        append_rows(staging, POSES_TABLE, pose_rows_to_table(poses))
+    if pairs:
+        append_rows(staging, PAIRS_TABLE, pair_rows_to_table(pairs))
+    if not (staging / POSES_TABLE).exists():
+        raise DatasetError(f"{source} at {str(root)!r}: no usable rows found"
+                           + (f" (skipped: {report.skipped})" if report.skipped else ""))
+
+
+def convert(source: str, root: str | Path, out: str | Path, *, seed: int = 0, batch: int = 512,
+            append: bool = False, **options: Any) -> dict[str, Any]:
+    """Read ``root`` with the ``source`` loader and write a dataset directory ``out``.
+
+    ``options`` are the per-source options of :data:`~pose_search.data.convert_options.OPTIONS`
+    (``amass_root``, ``posescript_root``, ``gt_root``, ``image_root``, ``stride``, ``split``);
+    one that does not apply to ``source`` is a ``ValueError``. ``append``: add to an existing
+    dataset (see the module docstring). Returns the manifest.
+    """
+    from pose_search.data.loaders.common import LoadReport
+
+    checked = check_options(source, options)
+    out, root = Path(out), Path(root)
+    kind = "fix" if source == "posefix" else "script"
+    previous = None
+    if out.exists():
+        if not append:
+            raise DatasetError(f"output {str(out)!r} already exists; choose a new directory "
+                               "(or --append to add to it)")
+        previous = read_manifest(out)
+        if previous.get("kind") != kind:
+            raise DatasetError(f"{str(out)!r} is a {previous.get('kind')!r} dataset; {source} makes {kind!r} "
+                               "rows: append to a dataset of the same kind")
+    staging = out.with_name(out.name + (".append-partial" if previous else ".partial"))
+    shutil.rmtree(staging, ignore_errors=True)
+    report = LoadReport()
+    entry = {"source": source, "root": str(root), "seed": seed,
+             "options": json.loads(json.dumps(checked.given, default=str))}
+    try:
+        _stage(source, root, staging, seed, batch, checked.loader_kwargs, report)
+        entry |= {"skipped": report.skipped, "warnings": report.warnings}
+        if previous is None:
+            config = {"kind": kind, **entry, "sources": [entry]}
+            manifest = _finish(staging, config, source)
+            staging.rename(out)
+        else:
+            entry["added"] = _merge(staging, out)
+            shutil.rmtree(staging, ignore_errors=True)
+            sources = [*_sources_of(previous), entry]
+            names = sorted({str(e.get("source") or "synthetic") for e in sources})
+            manifest = _finish(out, {**previous.get("config", {}), "kind": kind, "sources": sources}, "+".join(names))
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return manifest
+
+
+def _sources_of(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """The conversions recorded in a dataset's manifest (a dataset made before ``sources`` were
+    recorded, or by the generator, counts as one)."""
+    config = manifest.get("config") or {}
+    if isinstance(config.get("sources"), list):
+        return list(config["sources"])
+    return [{"source": manifest.get("source"), "root": config.get("root"), "seed": manifest.get("seed"),
+             "options": config.get("options")}]
+
+
+def _merge(staging: Path, out: Path) -> dict[str, int]:
+    """Append the staged tables to ``out`` by id; returns the rows added per table."""
+    added = {}
+    for table in (POSES_TABLE, PAIRS_TABLE):
+        if (staging / table).exists():
+            added[table.removesuffix(".lance")] = append_rows(out, table, read_table(staging, table))
+    return added
+
+
+def _finish(root: Path, config: dict[str, Any], source: str) -> dict[str, Any]:
+    """Write ``root``'s manifest (counts from its tables, warnings of every conversion)."""
+    manifest = build_manifest(root, config, status="complete", source=source)
+    warnings = [w for e in config.get("sources", []) for w in e.get("warnings", [])]
+    skipped: dict[str, int] = {}
+    for e in config.get("sources", []):
+        for reason, n in (e.get("skipped") or {}).items():
+            skipped[reason] = skipped.get(reason, 0) + n
+    manifest["warnings"], manifest["skipped"] = warnings, skipped
+    write_json_atomic(root / "manifest.json", manifest)
+    return manifest
+
+
+__all__ = ["SOURCES", "Annotator", "convert"]

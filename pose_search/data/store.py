@@ -144,10 +144,22 @@ def read_manifest(root: str | Path) -> dict[str, Any]:
 
     ``root`` may be a URI (``s3://...``); only the manifest file is read then."""
     from pose_search import storage
+    from pose_search.files import FileError, check_path, read_json_file
 
+    if not storage.is_uri(root):
+        try:
+            check_path(root, "dataset directory")
+        except FileError as exc:
+            raise DatasetError(str(exc)) from None
     path = storage.join(root, MANIFEST)
     if not storage.exists(root):
         raise DatasetError(f"dataset directory {str(root)!r} does not exist")
+    if not storage.is_uri(path) and Path(path).exists() and not Path(path).is_dir():
+        try:  # a regular file within size limits (a FIFO there would block the reader)
+            manifest = read_json_file(path, "dataset manifest")
+        except FileError as exc:
+            raise DatasetError(str(exc)) from None
+        return _check_manifest(manifest, path)
     try:
         text = storage.read_bytes(path).decode(errors="replace")
     except FileNotFoundError:
@@ -158,8 +170,14 @@ def read_manifest(root: str | Path) -> dict[str, Any]:
         raise DatasetError(f"{path!r} cannot be read: {exc}") from None
     try:
         manifest = json.loads(text)
-    except json.JSONDecodeError as exc:
+    except RecursionError:
+        raise DatasetError(f"{str(path)!r}: JSON nested too deeply") from None
+    except ValueError as exc:
         raise DatasetError(f"{str(path)!r} is not valid JSON: {exc}") from None
+    return _check_manifest(manifest, path)
+
+
+def _check_manifest(manifest: Any, path: str | Path) -> dict[str, Any]:
     if not isinstance(manifest, dict) or "kind" not in manifest:
         raise DatasetError(f"{str(path)!r} has no 'kind' field")
     return manifest

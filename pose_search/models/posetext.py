@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from pose_search.losses import symbbc
 from pose_search.models.encoders.base import ModalityEncoder
-from pose_search.models.encoders.pose_vae import PoseTrunk, PoseVAEConfig
+from pose_search.models.encoders.pose_vae import PoseEncoder, PoseTrunk, PoseVAEConfig
 from pose_search.models.encoders.pretrained_text import PretrainedTextConfig, PretrainedTextEncoder
 from pose_search.models.encoders.text import TextEncoder, TextEncoderConfig, with_text_preset
 from pose_search.models.encoders.tokenizer import TextTokenizer
@@ -146,6 +146,15 @@ class PoseText(nn.Module):
     def text_encoder(self) -> ModalityEncoder:
         """A standalone copy of the text tower (without the L2), ready to be frozen for the core."""
         return copy_text_encoder(self.text).to(self.logit_scale.device)
+
+    def pose_encoder(self) -> PoseEncoder:
+        """A standalone copy of the pose tower's trunk (``(B, J, 3)`` -> ``(B, H)``, before the
+        bottleneck head), ready to be frozen as the core's pose encoder: its features already
+        carry what the text tower is aligned with, where a PoseVAE's carry only the pose's shape."""
+        trunk = self.pose.trunk
+        enc = PoseEncoder(trunk.num_joints, self._config["pose_hidden"], self._config["dropout"])
+        enc.trunk.load_state_dict(trunk.state_dict())
+        return enc.to(self.logit_scale.device)
 
     def save_extra(self, directory: Path) -> None:
         if isinstance(self.text, TextEncoder):  # a pretrained tower's tokenizer is its backbone's

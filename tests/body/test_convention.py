@@ -77,3 +77,16 @@ def test_heading_is_defined_for_lying_and_upright_bodies(pitch):
     norm = rot_y(-yaw_of(turned)) @ turned
     assert torch.allclose(norm, norm[:1].expand_as(norm), atol=1e-5)
     assert torch.allclose(yaw_of(turned) - yaw_of(tilt), torch.remainder(yaws + math.pi, 2 * math.pi) - math.pi, atol=1e-5)
+
+
+def test_any_byte_order_and_int_type_is_a_pose():
+    import numpy as np
+
+    from pose_search.body.convention import validate_pose
+
+    pose = np.random.default_rng(0).normal(size=(22, 3))
+    for dtype in (">f8", ">f4", "<f2", ">i4", "|u1", "<u2"):
+        arr = pose.astype(dtype)
+        out = validate_pose(arr)
+        assert out.shape == (1, 22, 3) and out.dtype.is_floating_point
+        np.testing.assert_allclose(out[0].numpy(), arr.astype(np.float64), rtol=1e-3, atol=1e-3)

@@ -10,6 +10,7 @@ import io
 import json
 import math
 import pickle
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -82,15 +83,56 @@ def amass_poses(yaws: list[float], lean: float = 0.0, dim: int = 156) -> np.ndar
 
 
 def write_amass(root: Path, rel: str, poses: np.ndarray, smplx: bool = False) -> Path:
+    """An AMASS motion file: SMPL+H (``*_poses.npz``, bytes gender as some subsets have it) or the
+    members of an SMPL-X G stage-ii file (``*_stageii.npz``), object members included."""
     path = root / rel
     path.parent.mkdir(parents=True, exist_ok=True)
     if smplx:
-        np.savez(path, poses=poses, trans=np.zeros((len(poses), 3)), betas=np.zeros(16),
-                 mocap_frame_rate=np.array(120.0), gender=np.array("neutral"), surface_model_type=np.array("smplx"))
+        np.savez(path, **stageii_members(poses))
     else:
         np.savez(path, poses=poses, trans=np.zeros((len(poses), 3)), betas=np.ones(16) * 0.1,
-                 mocap_framerate=np.array(120.0), gender=np.array("female"))
+                 mocap_framerate=np.array(120.0), gender=np.array(b"female"), dmpls=np.zeros((len(poses), 8)))
     return path
+
+
+MARKERS = ["C7", "CLAV", "LFHD", "RFHD"]
+
+
+def stageii_members(poses: np.ndarray) -> dict[str, np.ndarray]:
+    """The members of an AMASS SMPL-X G ``*_stageii.npz`` (MoSh++ output), in their dtypes:
+    ``markers_latent_vids`` is a pickled dict (an object array), ``gender`` a 0-d str array."""
+    t = len(poses)
+    return {"gender": np.array("male"), "surface_model_type": np.array("smplx"),
+            "mocap_frame_rate": np.array(120.0), "mocap_time_length": np.array(t / 120.0),
+            "markers_latent": np.zeros((len(MARKERS), 3)), "latent_labels": np.array(MARKERS),
+            "markers_latent_vids": np.array({m: i * 100 for i, m in enumerate(MARKERS)}, dtype=object),
+            "trans": np.zeros((t, 3)), "poses": poses, "betas": np.full(16, 0.3), "num_betas": np.array(16),
+            "root_orient": poses[:, :3], "pose_body": poses[:, 3:66], "pose_hand": poses[:, 75:165],
+            "pose_jaw": poses[:, 66:69], "pose_eye": poses[:, 69:75]}
+
+
+def write_amass_stagei(root: Path, rel: str) -> Path:
+    """A per-subject SMPL-X G ``*_stagei.npz``: body shape and markers, no frames, object members."""
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, gender=np.array("female"), surface_model_type=np.array("smplx"), betas=np.full(16, 0.3),
+             num_betas=np.array(16), markers_latent=np.zeros((len(MARKERS), 3)), latent_labels=np.array(MARKERS),
+             markers_latent_vids=np.array({m: i for i, m in enumerate(MARKERS)}, dtype=object),
+             stagei_debug_details=np.array({"stagei_errs": {"data": 1.0}}, dtype=object))
+    return path
+
+
+def write_amass_mixed(root: Path) -> dict[str, np.ndarray]:
+    """A tree mixing AMASS SMPL+H and SMPL-X G downloads (names with spaces, as ACCAD has them),
+    a stage-i file per SMPL-X subject and a ``shape.npz``; returns rel path -> z-up poses."""
+    files = {"ACCAD/Female1General_c3d/A2 - Sway_stageii.npz": (amass_poses([0.2, 0.6, 1.0, 1.4], 0.2, 165), True),
+             "ACCAD/Female1General_c3d/A1 - Stand_stageii.npz": (amass_poses([-1.0, -0.5], 0.0, 165), True),
+             "CMU/01/01_01_poses.npz": (amass_poses([0.0, 0.3, 0.8], 0.1), False)}
+    for rel, (poses, smplx) in files.items():
+        write_amass(root, rel, poses, smplx=smplx)
+    write_amass_stagei(root, "ACCAD/Female1General_c3d/female_stagei.npz")
+    np.savez(root / "CMU" / "01" / "shape.npz", betas=np.zeros(16), gender=np.array(b"male"))
+    return {rel: poses for rel, (poses, _) in files.items()}
 
 # ----------------------------------------------------------------------------- AMASS / PoseScript / PoseFix
 def write_posescript(tmp_path: Path) -> tuple[Path, Path]:
@@ -114,9 +156,13 @@ def write_posescript(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def write_posefix(ps: Path) -> Path:
-    """A PoseFix release folder beside ``ps`` (the PoseScript folder of :func:`write_posescript`)."""
+    """A PoseFix release folder beside ``ps`` (the PoseScript folder of :func:`write_posescript`):
+    pair index, split files, instructions and the pose id file, but no pose captions (those ship
+    with the PoseScript release)."""
     pf = ps.parent / "posefix"
     pf.mkdir()
+    ids = "ids_2_dataset_sequence_and_frame_index_100k.json"  # the PoseFix release ships it too
+    (pf / ids).write_text((ps / ids).read_text())
     (pf / "pair_id_2_pose_ids.json").write_text(json.dumps([[0, 1], [2, 3], [1, 2], [3, 4]]))
     (pf / "train_out_sequence_pair_ids.json").write_text(json.dumps([2]))
     (pf / "val_in_sequence_pair_ids.json").write_text(json.dumps([1]))
@@ -163,30 +209,68 @@ def write_bedlam(tmp_path: Path, scene: str, people: list[tuple[tuple, float, in
 
 
 # ----------------------------------------------------------------------------- 3DPW
-def write_3dpw(root: Path, yaws: list[float], valid_last: bool = False) -> Path:
-    t_len = 3
+class Py2Pickler(pickle._Pickler):  # noqa: SLF001 (the pure-Python pickler lets us pick opcodes)
+    """Writes bytes and text as Python 2 ``str`` (BINSTRING opcodes), as 3DPW's pickles were made:
+    they load only with ``encoding="latin1"``, numpy's array data included."""
+
+    dispatch = pickle._Pickler.dispatch.copy()  # noqa: SLF001
+
+    def save_py2_str(self, obj: str | bytes) -> None:
+        data = obj if isinstance(obj, bytes) else obj.encode("latin1")
+        if len(data) < 256:
+            self.write(pickle.SHORT_BINSTRING + bytes([len(data)]) + data)
+        else:
+            self.write(pickle.BINSTRING + struct.pack("<i", len(data)) + data)
+        self.memoize(obj)
+
+    dispatch[bytes] = save_py2_str
+    dispatch[str] = save_py2_str
+
+
+def py2_pickle(obj: object, path: Path) -> None:
+    with path.open("wb") as fh:
+        Py2Pickler(fh, protocol=2).dump(obj)
+
+
+def write_3dpw(root: Path, yaws: list[float], valid_last: bool = False, split: str = "test",
+               name: str = "courtyard_basketball_00", no_2d: tuple[int, ...] = (), lean: float = 0.0) -> Path:
+    """A 3DPW sequence file (Python-2 pickle) and its images, as in the release: ``img_frame_ids``
+    index the 60 Hz arrays (not the image names), ``poses_60Hz``/``trans_60Hz`` have twice the
+    frames, ``poses2d`` is ``(T, 3, 18)`` and all zero at the frames ``no_2d`` of person 0. Bodies
+    lean ``lean`` rad forward and bend a knee by 0.1 t rad at frame t."""
+    t_len = len(yaws)
     poses = np.zeros((2, t_len, 72))
     for t in range(t_len):
         for p in range(2):  # OpenCV camera frame: upright person facing the camera = Rx(pi)
-            poses[p, t, :3] = rotvec(rot("x", math.pi) @ rot("y", yaws[t]))
+            poses[p, t, :3] = rotvec(rot("x", math.pi) @ rot("y", yaws[t]) @ rot("x", lean))
+            poses[p, t, 3 * 4] = 0.1 * t
     joints = np.zeros((2, t_len, 24, 3))
     ys = np.linspace(-0.9, 0.8, 24)
     joints[0, :, :, 1], joints[0, :, :, 2] = ys, 4.0
     joints[1, :, :, 0], joints[1, :, :, 1], joints[1, :, :, 2] = 5.0, ys, 4.0  # far right: off-frame
-    seq = {"sequence": "courtyard_basketball_00", "genders": ["m", "f"], "img_frame_ids": np.arange(t_len),
+    poses2d = np.ones((2, t_len, 3, 18)) * 500.0
+    for t in no_2d:
+        poses2d[0, t] = 0.0
+    valid = [np.array([1] * (t_len - 1) + [0 if valid_last else 1]), np.ones(t_len)]
+    seq = {"sequence": name, "genders": ["m", "f"], "img_frame_ids": np.arange(t_len) * 2 + 10,
            "cam_poses": np.tile(np.eye(4), (t_len, 1, 1)),
            "cam_intrinsics": np.array([[1000.0, 0, 540], [0, 1000.0, 960], [0, 0, 1]]),
-           "poses": list(poses), "trans": list(np.zeros((2, t_len, 3))), "betas": list(np.zeros((2, 10))),
-           "jointPositions": list(joints.reshape(2, t_len, 72)), "poses2d": list(np.zeros((2, t_len, 3, 18))),
-           "campose_valid": [np.array([1, 1, 0 if valid_last else 1]), np.ones(t_len)]}
-    (root / "sequenceFiles" / "test").mkdir(parents=True, exist_ok=True)
-    path = root / "sequenceFiles" / "test" / "courtyard_basketball_00.pkl"
-    with path.open("wb") as fh:
-        pickle.dump(seq, fh, protocol=2)
-    img_dir = root / "imageFiles" / "courtyard_basketball_00"
+           "poses": list(poses), "trans": list(np.zeros((2, t_len, 3))), "betas": list(np.full((2, 10), 0.5)),
+           "poses_60Hz": list(np.zeros((2, 2 * t_len + 10, 72))), "trans_60Hz": list(np.zeros((2, 2 * t_len + 10, 3))),
+           "betas_clothed": list(np.zeros((2, 10))), "v_template_clothed": list(np.zeros((2, 5, 3))),
+           "texture_maps": list(np.zeros((2, 2, 2, 3), np.uint8)),
+           "jointPositions": list(joints.reshape(2, t_len, 72)), "poses2d": list(poses2d),
+           "campose_valid": valid}
+    folder = root / "sequenceFiles" / {"val": "validation"}.get(split, split)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.pkl"
+    py2_pickle(seq, path)
+    img_dir = root / "imageFiles" / name
     img_dir.mkdir(parents=True, exist_ok=True)
-    for t in range(t_len):
-        Image.new("RGB", (1080, 1920), (0, 255, 0)).save(img_dir / f"image_{t:05d}.jpg")
+    for t in range(t_len):  # named by the frame index t, as the public preprocessing reads them
+        img = Image.new("RGB", (1080, 1920), (0, 255, 0))
+        img.paste((255, 0, 0), (440, 600, 640, 1300))  # about person 0's projected joints
+        img.save(img_dir / f"image_{t:05d}.jpg")
     return path
 
 
@@ -246,8 +330,14 @@ def keypoints(body: dict, t: int, closeup: bool = False) -> np.ndarray:
 
 
 def write_scene(tmp: Path, scene: str = SCENE, bodies: list[dict] | None = None,
-                comment: str | None = None) -> tuple[Path, Path, list[dict]]:
-    """A raw scene with sequence seq_000000: person A (kept), B behind A, C off to the right."""
+                comment: str | None = None, split: str = "training",
+                images: Path | None = None) -> tuple[Path, Path, list[dict]]:
+    """A raw scene with sequence seq_000000: person A (kept), B behind A, C off to the right.
+
+    Laid out as BEDLAM's archives unpack: ``<tmp>/bedlam/<split>/<scene>/be_seq.csv`` (CRLF line
+    ends, as ``csv`` writes them) and ``ground_truth/camera/``; the PNGs in the scene folder, or
+    under ``<images>/<split>/<scene>/png`` when ``images`` is given. Returns (the folder of split
+    folders' ``split`` folder, the motions folder, the bodies)."""
     if bodies is None:
         bodies = [{"name": "rp_alice_posed_001_0001", "pos": (350.0, 0.0, 0.0), "yaw": 90.0, "start": 2,
                    "motion": motion([0.1 * t for t in range(12)], lean=0.3), "color": (255, 0, 0)},
@@ -255,7 +345,7 @@ def write_scene(tmp: Path, scene: str = SCENE, bodies: list[dict] | None = None,
                    "motion": motion([0.0] * 12), "color": (0, 255, 0)},
                   {"name": "rp_carl_posed_003_0003", "pos": (350.0, 600.0, 0.0), "yaw": 0.0, "start": 0,
                    "motion": motion([0.0] * 12), "color": (255, 255, 0)}]
-    root, gt = tmp / "bedlam" / "training", tmp / "gt"
+    root, gt = tmp / "bedlam" / split, tmp / "gt"
     scene_dir = root / scene
     (scene_dir / "ground_truth" / "camera").mkdir(parents=True, exist_ok=True)
     with (scene_dir / "be_seq.csv").open("w", newline="") as fh:
@@ -274,7 +364,7 @@ def write_scene(tmp: Path, scene: str = SCENE, bodies: list[dict] | None = None,
         person, _, seq = b["name"].rpartition("_")
         (gt / person / seq).mkdir(parents=True, exist_ok=True)
         np.savez(gt / person / seq / "motion_seq.npz", **b["motion"])
-    img_dir = scene_dir / "png" / "seq_000000"
+    img_dir = (scene_dir if images is None else images / split / scene) / "png" / "seq_000000"
     img_dir.mkdir(parents=True, exist_ok=True)
     closeup = "closeup" in scene
     for f in FRAMES:

@@ -80,8 +80,10 @@ def test_raw_scene_rows_filters_and_crops(tmp_path: Path) -> None:
     # filters off: B and C come back (C needs >= 2 in-frame points, so only B)
     rows = list(load_dataset("bedlam-raw", root, gt, caption_fn=captions, max_overlap=None))
     assert sorted({r["id"].rsplit(":", 1)[1] for r in rows}) == ["1", "2"]
-    rows = list(load_dataset("bedlam-raw", root / SCENE, gt, caption_fn=captions, frame_step=1, split="val"))
-    assert len(rows) == 3 and {r["split"] for r in rows} == {"val"}  # frames 0, 3, 5
+    # one scene folder as the root: its split is still the folder it sits in (training)
+    rows = list(load_dataset("bedlam-raw", root / SCENE, gt, caption_fn=captions, frame_step=1, splits=["train"]))
+    assert len(rows) == 3 and {r["split"] for r in rows} == {"train"}  # frames 0, 3, 5
+    assert not list(load_dataset("bedlam-raw", root / SCENE, gt, caption_fn=captions, splits=["val"]))
 
 
 def test_raw_closeup_is_rotated(tmp_path: Path) -> None:

@@ -159,7 +159,7 @@ def test_train_instructions_and_pairtext_then_evaluate(tmp_path, fix_dataset, ti
     r = subprocess.run([*cli, "--from", a, "--to", a], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0 and "nothing needs to change" in r.stdout
     bad = tmp_path / "bad.npy"
-    np.save(bad, np.zeros((21, 3)))
+    np.save(bad, np.zeros((20, 3)))  # (21, 3) is a valid body pose (identity root)
     r = subprocess.run([*cli, "--from", str(bad), "--to", a], capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and "bad.npy" in r.stderr and "Traceback" not in r.stderr
     r = subprocess.run([*cli, "--from", "no-such-id", "--to", a], capture_output=True, text=True, timeout=300)

@@ -439,3 +439,10 @@ def test_core_on_blazepose_features_and_a_photo_query(encoder, tmp_path, tiny_da
     assert whole[0, -1] == 1.0 and fitted[0, -1] == 0.0  # found at its own size only
     q = model.query("pose", images=[photo, load_query_image(PHOTOS / "astronaut.jpg", fit=False)])
     assert q.shape[0] == 2 and torch.allclose(q.norm(dim=1), torch.ones(2), atol=1e-4)
+    # the photo as a pose query: the cameraman stands, his head above his pelvis above his ankles
+    from pose_search.body.skeleton import forward_kinematics
+
+    pose = model.photo_poses([photo])
+    assert pose.shape == (1, 22, 3)
+    j = forward_kinematics(pose)[0]
+    assert j[15, 1] > j[0, 1] + 0.3 and j[7, 1] < j[4, 1] < j[0, 1] and j[8, 1] < j[5, 1] < j[0, 1]

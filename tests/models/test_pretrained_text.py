@@ -109,6 +109,43 @@ def test_token_cache_order_padding_and_damage(tmp_path):
     assert len(calls) == 2 and table.gather([0])[1].sum() == 3
 
 
+def test_token_cache_fill_cut_short_keeps_its_finished_parts(tmp_path):
+    seen: list[str] = []
+
+    def compute(texts):
+        if "the stop comes here" in texts:
+            raise KeyboardInterrupt  # the run is stopped mid-fill
+        seen.extend(texts)
+        return [np.full((len(t), 4), len(t), np.float32) for t in texts]
+
+    texts = [f"text {i:02d}" for i in range(10)]  # shorter than the stop: sorted before it
+    cache = TokenCache(tmp_path, hidden=4)
+    with pytest.raises(KeyboardInterrupt):
+        cache.table(texts + ["the stop comes here"], compute, batch=2, part_texts=4)
+    assert len(list(tmp_path.glob("part-*"))) == 2 and not list(tmp_path.glob(".tmp-*"))
+    seen.clear()
+    table = cache.table(texts, compute, batch=2, part_texts=4)  # resumes: only the 2 texts left
+    assert len(seen) == 2 and set(seen) < set(texts) and table.gather([9])[0][0, 0, 0] == 7
+
+
+def test_backbone_pool_computes_what_the_encoder_computes():
+    """Two spawned one-thread workers give every text the outputs the int8 encoder gives it in
+    this process, in the order asked."""
+    from dataclasses import asdict
+
+    from pose_search.models.encoders.backbone_pool import BackbonePool, fill_workers
+    from pose_search.models.encoders.pretrained_text import PretrainedTextEncoder
+
+    enc = create_model("pretrained-text-tiny", int8=True).eval()
+    texts = [LEFT, RIGHT, "squatting", "lying on the back with both knees bent", "t-pose", "a lunge"]
+    with BackbonePool(PretrainedTextEncoder, asdict(enc.cfg), workers=2) as pool:
+        pooled = pool(texts)
+    for a, b in zip(pooled, enc.token_outputs(texts)):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    assert [fill_workers(n, cpus=c) for n, c in ((500, 2), (5000, 2), (100000, 16), (3000, 1))] == [1, 2, 4, 1]
+
+
 def test_posetext_with_pretrained_tower_exports_a_pretrained_encoder():
     from pose_search.models.posetext import text_registry_name
 

@@ -76,6 +76,7 @@ def bad_paths(work: Path, dataset: Path, index: Path) -> dict[str, Path]:
 
 NUMBERS_INT = ["abc", "1.5", "", "1e3", "0x10", "--", "\u2163"]  # argparse refuses these for type=int (IV)
 NUMBERS_FLOAT = ["abc", "", "1,5", "one"]
+HUGE_COUNTS = ["1025", "1000000", "99999999999999999999"]  # workers no cluster has (the cap: 1,024)
 
 
 def _number_cases(base: list[str], flag: str, bad: list[str], mentions: str) -> list[Case]:
@@ -131,11 +132,15 @@ def data_cases(p: Places, paths: dict[str, Path], rng: np.random.Generator) -> l
     return cases
 
 
-def body_cases(p: Places, pose_files: list[tuple[str, Path]]) -> list[Case]:
+def body_cases(p: Places, pose_files: list[tuple[str, Path]], rng: np.random.Generator) -> list[Case]:
+    from tests.reliability.pose_file_cases import hostile_paths
+
     good = p.work / "good_pose.npy"
     np.save(good, np.zeros((22, 3), np.float32))
     cases = [_case(["body", "mesh", str(path), "--out", str(p.work / "b.glb")], r"pose")
              for _, path in pose_files]
+    cases += [_case(["body", "mesh", str(path), "--out", str(p.work / "b.glb")], r"pose file")
+              for label, path in hostile_paths(p.work / "pose_paths", rng) if label != "NUL in the path"]
     cases += [_case(["body", "mesh", str(good), "--out", str(p.work / name)], r"mesh file|out|\.glb")
               for name in ("b.txt", "b", "")]
     cases += [_case(["body", "mesh", str(good), "--out", str(p.work / "b.glb"), "--backend", v], "backend|body model")
@@ -151,12 +156,13 @@ def train_cases(p: Places, paths: dict[str, Path]) -> list[Case]:
         return _swap(["train", task, "--run", p.fresh("run"), "--data", str(p.dataset)], flag, value)
 
     cases = [_case(train("--epochs", v), "epochs") for v in NUMBERS_INT + ["0", "-1"]]
-    cases += [_case(train("--batch-size", v), "batch.size") for v in NUMBERS_INT + ["0", "-8"]]
-    cases += [_case(train("--workers", v), "workers") for v in NUMBERS_INT + ["0", "-1"]]
+    cases += [_case(train("--batch-size", v), "batch.size") for v in NUMBERS_INT + ["0", "-8", "65537", "10" * 10]]
+    cases += [_case(train("--workers", v), "workers") for v in NUMBERS_INT + ["0", "-1"] + HUGE_COUNTS]
+    cases += [_case(train("--epochs", v), "epochs") for v in ("100001", "10" * 12)]
     cases += [_case(train("--val-every", v), "val.every") for v in ("0", "-1", "x")]
     cases += [_case(train("--lr", v), r"\blr\b") for v in NUMBERS_FLOAT + ["0", "-1e-3", "nan", "inf"]]
     cases += [_case(train("--weight-decay", v), "weight.decay") for v in ("-1", "nan", "inf", "x")]
-    cases += [_case(train("--cpus-per-worker", v), "cpus.per.worker") for v in ("0", "-1", "nan", "x")]
+    cases += [_case(train("--cpus-per-worker", v), "cpus.per.worker") for v in ("0", "-1", "nan", "x", "1e9")]
     cases += [_case(train("--max-failures", v), "max.failures") for v in ("-5", "x", "1.5")]
     cases += [_case(train("--seed", v), "seed") for v in ("x", "1.5")]
     cases += [_case(train("--set", v), r"--set|option|KEY=VALUE|modle") for v in ("noequals", "modle=x", "=x")]
@@ -184,8 +190,8 @@ def index_cases(p: Places, paths: dict[str, Path]) -> list[Case]:
     for label in ("file", "garbage json", "json list", "foreign"):
         cases.append(_case(build("--out", str(paths[label])), r"index|out|corrupt|exists|json"))
     cases.append(_case(build("--out", str(paths["file"] / "x")), r"out|index|directory|a_file"))
-    cases += [_case(build("--workers", v), "workers") for v in NUMBERS_INT + ["0", "-1"]]
-    cases += [_case(build("--batch-size", v), "batch.size") for v in NUMBERS_INT + ["0", "-64"]]
+    cases += [_case(build("--workers", v), "workers") for v in NUMBERS_INT + ["0", "-1"] + HUGE_COUNTS]
+    cases += [_case(build("--batch-size", v), "batch.size") for v in NUMBERS_INT + ["0", "-64", "65537", "10" * 10]]
     cases += [_case(build("--ann", v), "ann") for v in ("nope", "FLAT", "")]
     cases += [_case(build("--recall-target", v), "recall.target") for v in NUMBERS_FLOAT + ["0", "-0.5", "1.5", "nan"]]
     cases += [_case(build("--split", v), "split") for v in ("nope", "VAL", "")]
@@ -276,7 +282,7 @@ def ui_cli_cases(p: Places, paths: dict[str, Path]) -> list[Case]:
     cases += [_case(["ui", "--bundle", str(paths[label])], r"bundle|json|index") for label in
               ("missing", "file", "empty dir", "garbage json", "json list")]
     cases += [_case(_swap(ui, "--port", v), "port") for v in ("-1", "70000", "x", "")]
-    cases += [_case(_swap(ui, "--threads", v), "threads") for v in ("0", "-1", "x")]
+    cases += [_case(_swap(ui, "--threads", v), "threads") for v in ("0", "-1", "x", "100000", "10" * 12)]
     cases += [_case(_swap(ui, "--auth", v), "auth") for v in ("nocolon", ":pw", "user:", "")]
     cases += [_case(_swap(ui, "--batching", v), "batching") for v in ("yes", "")]
     cases += [_case(_swap(ui, "--max-file-size", v), "max.file.size") for v in ("abc", "-1mb", "10 parsecs")]
@@ -290,7 +296,7 @@ def ui_cli_cases(p: Places, paths: dict[str, Path]) -> list[Case]:
 
     cases += [_case(demo("--size", v), "size") for v in ("huge", "", "SMALL")]
     cases += [_case(demo("--poses", v), "poses") for v in ("0", "-1", "39", "x")]
-    cases += [_case(demo("--workers", v), "workers") for v in ("0", "-1", "x")]
+    cases += [_case(demo("--workers", v), "workers") for v in ("0", "-1", "x", "100000", "10" * 12)]
     cases += [_case(demo("--port", v), "port") for v in ("-1", "70000", "x")]
     cases += [_case(demo("--auth", v), "auth") for v in ("nocolon", ":pw", "user:")]
     cases.append(_case(demo("--out", str(paths["file"])), r"out|directory|demo|a_file"))
@@ -303,13 +309,16 @@ def top_cases() -> list[Case]:
             _case(["--nope", "data"], r"unrecognized|argument"), _case(["Search"], "invalid choice"),
             _case([""], "invalid choice"), _case(["cluster"], r"required|ACTION"),
             _case(["cluster", "nope"], "invalid choice"), _case(["cluster", "up"], "required"),
-            _case(["cluster", "status", "--address", "ftp://head:8265"], "address")]
+            _case(["cluster", "status", "--address", "ftp://head:8265"], "address")] + [
+        # --dry-run: were a bound missing, nothing would start (the tripwires do not cover `ray start`)
+        _case(["cluster", "up", "--local", "--dry-run", flag, value], flag.lstrip("-").replace("-", "."))
+        for flag in ("--workers", "--num-cpus", "--worker-cpus") for value in ("100000", "10" * 12)]
 
 
 def subprocess_cases(p: Places, rng: np.random.Generator) -> list[Case]:
     """A handful of bad command lines, one per kind of failure path, through real processes."""
     paths = bad_paths(p.work / "paths", p.dataset, p.index)
-    bad_pose = bad_pose_files(p.work / "poses", rng)[2][1]  # an empty .npy
+    bad_pose = bad_pose_files(p.work / "poses", rng, hostile=False)[2][1]  # an empty .npy
     pkl = p.work / "3dpw" / "sequenceFiles" / "test" / "cut.pkl"
     pkl.parent.mkdir(parents=True, exist_ok=True)
     pkl.write_bytes(b"\x80\x02}q\x00(X")  # a pickle cut short
@@ -330,6 +339,6 @@ def cli_cases(p: Places, rng: np.random.Generator) -> list[Case]:
     """Every bad command line."""
     paths = bad_paths(p.work / "paths", p.dataset, p.index)
     pose_files = bad_pose_files(p.work / "poses", rng)
-    return (top_cases() + data_cases(p, paths, rng) + body_cases(p, pose_files) + train_cases(p, paths)
+    return (top_cases() + data_cases(p, paths, rng) + body_cases(p, pose_files, rng) + train_cases(p, paths)
             + index_cases(p, paths) + search_cases(p, paths, pose_files, rng) + eval_cases(p, paths)
             + head_cli_cases(p, paths, pose_files) + ui_cli_cases(p, paths))

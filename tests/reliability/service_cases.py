@@ -15,14 +15,17 @@ from tests.reliability.harness import Case
 
 GOOD_TEXT = "the person kneels with both arms raised"
 ERRORS = (ValueError, FileNotFoundError)
+BODY_ONLY_SHAPES = ((21, 3), (63,), (1, 21, 3), (1, 63))  # pose files that load with an identity root
 
 
 def _case(service: Any, name: str, mentions: str, **query: Any) -> Case:
     return Case(f"search({name})", functools.partial(service.search, **query), mentions, ERRORS)
 
 
-def bad_pose_files(folder: Path, rng: np.random.Generator) -> list[tuple[str, Path]]:
-    """Pose files that hold no single finite ``(22, 3)`` pose (written into ``folder``)."""
+def bad_pose_files(folder: Path, rng: np.random.Generator, hostile: bool = True) -> list[tuple[str, Path]]:
+    """Pose files that hold no single finite ``(22, 3)`` pose (written into ``folder``); with
+    ``hostile``, the generated classes of :mod:`tests.reliability.pose_file_cases` too (bombs,
+    broken zips, lying headers, deep JSON, bad SMPL-X parameters)."""
     folder.mkdir(parents=True, exist_ok=True)
     files: list[tuple[str, Path]] = [("missing file", folder / "nope.npy"), ("a directory", folder)]
 
@@ -41,8 +44,14 @@ def bad_pose_files(folder: Path, rng: np.random.Generator) -> list[tuple[str, Pa
     put("two.npy", lambda p: np.save(p, np.zeros((2, 22, 3))))
     put("strings.npy", lambda p: np.save(p, np.full((22, 3), "x")))
     put("complex.npy", lambda p: np.save(p, np.zeros((22, 3), complex)))
-    for shape in junk.wrong_shapes(rng, 8):
+    for shape in junk.wrong_shapes(rng, 10):
+        if shape in BODY_ONLY_SHAPES:  # documented: the body joints alone, with an identity root
+            continue
         put(f"shape{'x'.join(map(str, shape)) or 'scalar'}.npy", lambda p, s=shape: np.save(p, np.zeros(s)))
+    if hostile:
+        from tests.reliability.pose_file_cases import hostile_pose_files
+
+        files += [(f"{label} ({path.name})", path) for label, path in hostile_pose_files(folder / "hostile", rng)]
     return files
 
 

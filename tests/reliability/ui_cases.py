@@ -14,6 +14,7 @@ from tests.reliability.harness import Case
 from tests.reliability.service_cases import bad_pose_files
 
 GOOD_TEXT = "the arms are raised"
+UPLOAD_CAP = 900_000  # the test server takes uploads up to 1 MB (tests/tiny.py serve_app)
 
 
 class ServerError(Exception):
@@ -78,7 +79,7 @@ def _uploads(folder: Path, rng: np.random.Generator) -> tuple[list[tuple[str, An
         path.write_bytes(data)
         images.append((label, handle_file(str(path))))
     poses = [(label, handle_file(str(path))) for label, path in bad_pose_files(folder / "poses", rng)
-             if path.is_file()]
+             if path.is_file() and path.stat().st_size < UPLOAD_CAP]
     (folder / "pose.txt").write_text("0 0 0")
     poses.append(("a .txt pose file", handle_file(str(folder / "pose.txt"))))
     return images, poses
@@ -178,3 +179,40 @@ def ui_cases(client: Any, server: str, ids: list[str], folder: Path, rng: np.ran
     forged = forged_payloads(secret)
     return (search_cases(client, server, ids, images, poses, forged, rng)
             + head_cases(client, server, ids, images, poses, forged, rng))
+
+
+def _rss_bytes() -> int:
+    """This process's resident memory now (Linux: /proc/self/statm)."""
+    import os
+
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def bomb_upload_memory(client: Any, folder: Path, mib: int = 800) -> dict[str, Any]:
+    """Upload a ``.npz`` pose file inflating to ``mib`` MiB to the app served *in this process*
+    and measure what the refusal cost the server: the growth of resident memory and the peak of
+    Python / numpy allocations (``tracemalloc``) while the request ran, in MiB."""
+    import tracemalloc
+
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    from tests.reliability.pose_file_cases import zero_bomb, zip_bytes
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "bomb.npz"
+    path.write_bytes(zip_bytes([zero_bomb("pose.npy", mib)]))
+    before = _rss_bytes()
+    tracemalloc.start()
+    try:
+        client.predict(*_search_args(text=None, pose_file=handle_file(str(path))), api_name="/search")
+        message = None
+    except AppError as exc:
+        message = str(exc)
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return {"file_kib": round(path.stat().st_size / 1024, 1), "inflates_to_mib": mib, "refused": message is not None,
+            "message": message, "rss_growth_mib": round((_rss_bytes() - before) / 2**20, 2),
+            "traced_peak_mib": round(peak / 2**20, 2)}

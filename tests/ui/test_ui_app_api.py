@@ -82,7 +82,8 @@ def test_bad_search_inputs_are_clear_errors(client, kind):
     }[kind]
     with pytest.raises(AppError, match=message) as err:
         _search(client, **args)
-    assert "Traceback" not in str(err.value) and "<b>" not in str(err.value)  # no stack trace, HTML escaped
+    assert "Traceback" not in str(err.value) and "<b>" not in str(err.value)  # no stack trace, no markup
+    assert "&#" not in str(err.value)  # plain text: no HTML entities
     _still_answers(client)
 
 
@@ -93,7 +94,7 @@ def test_bad_uploads_are_clear_errors(client, tmp_path):
     (tmp_path / "pose.npz").write_text("not a zip archive")
     with pytest.raises(AppError, match="not a readable"):
         _search(client, pose_file=handle_file(str(tmp_path / "pose.npz")))
-    np.savez(tmp_path / "wrong.npz", pose=np.zeros((21, 3)))
+    np.savez(tmp_path / "wrong.npz", pose=np.zeros((20, 3)))  # (21, 3): the body alone, a documented pose
     with pytest.raises(AppError, match=r"expected shape \(22, 3\)"):
         _search(client, pose_file=handle_file(str(tmp_path / "wrong.npz")))
     (tmp_path / "notes.txt").write_text("hello")

@@ -162,7 +162,7 @@ def test_bad_pose_files(backend, tmp_path):
     (tmp_path / "fake.npz").write_text("not a zip")
     with pytest.raises(ValueError, match="not a readable"):
         backend.search(pose_file=tmp_path / "fake.npz")
-    np.savez(tmp_path / "short.npz", pose=np.zeros((21, 3)))
+    np.savez(tmp_path / "short.npz", pose=np.zeros((20, 3)))  # (21, 3): the body alone, a documented pose
     with pytest.raises(ValueError, match=r"expected shape \(22, 3\)"):
         backend.search(pose_file=tmp_path / "short.npz")
     np.save(tmp_path / "p.npy", np.zeros((22, 3)))

@@ -57,7 +57,7 @@ class CoreTask(Task):
                 raise ValueError(f"dataset {self.cfg.data!r} has no rows in split {split!r}")
         encoders, dirs = {}, {}
         for m, path in given.items():
-            directory = _encoder_dir(Path(path)) if not _frozen_name(path, m) else \
+            directory = _encoder_dir(Path(path), m) if not _frozen_name(path, m) else \
                 _save_frozen(path, self.run_dir / "encoders" / m)
             dirs[m] = directory
             module = load_module(directory)
@@ -165,14 +165,18 @@ def _save_frozen(name: str, target: Path) -> Path:
     return save_module(target, name, module.config(), module)
 
 
-def _encoder_dir(path: Path) -> Path:
-    """An encoder checkpoint directory, given it or a training run directory that exported one."""
-    for candidate in (path, path / "best" / "encoder", path / "last" / "encoder"):
+def _encoder_dir(path: Path, modality: str) -> Path:
+    """An encoder checkpoint directory, given it or a training run directory that exported one:
+    ``<modality>_encoder/`` before ``encoder/`` (a PoseText run exports its text tower as
+    ``encoder/`` and its pose trunk as ``pose_encoder/``)."""
+    names = (f"{modality}_encoder", "encoder")
+    candidates = [path] + [path / ckpt / name for ckpt in ("best", "last") for name in names]
+    for candidate in candidates:
         if (candidate / "config.json").exists():
             return candidate
     raise ValueError(f"{str(path)!r} is neither an encoder checkpoint nor a run directory with one "
-                     "(looked for config.json, best/encoder/, last/encoder/), nor a pretrained encoder's name "
-                     "(image: blazepose)")
+                     f"(looked for config.json, best/{modality}_encoder/, best/encoder/, last/...), nor a "
+                     "pretrained encoder's name (image: blazepose)")
 
 
 def _features_key(data: str, encoders: dict[str, Path]) -> str:

@@ -1,4 +1,5 @@
-"""Train PoseText (pose <-> text retrieval); its text tower becomes the frozen text encoder.
+"""Train PoseText (pose <-> text retrieval); its text tower becomes the frozen text encoder
+(``best/encoder``) and its pose trunk a frozen pose encoder (``best/pose_encoder``) for the core.
 
 ``text_model`` picks the text tower:
 
@@ -142,3 +143,6 @@ class PoseTextTask(Task):
         save_module(directory / "model", self.options["model"], model.config(), model, metrics=scalars)
         encoder = model.text_encoder()
         save_module(directory / "encoder", text_registry_name(encoder), encoder.config(), encoder, metrics=scalars)
+        # the pose tower's trunk, a pose encoder for the core (``pose_encoder=RUN`` picks it)
+        pose = model.pose_encoder()
+        save_module(directory / "pose_encoder", "posevae", pose.config(), pose, metrics=scalars)

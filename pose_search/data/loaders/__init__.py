@@ -8,12 +8,12 @@ bad input file raises (a :class:`LoaderError` naming the file and field) before 
 =============  ===========================================================================
 kind           call
 =============  ===========================================================================
-``bedlam``     ``load_bedlam(labels, image_root, caption_fn=...)`` (processed scene npz)
-``bedlam-raw`` ``load_bedlam_raw(root, gt_root, caption_fn=...)`` (be_seq.csv + motion_seq.npz)
-``amass``      ``load_amass(root, caption_fn=..., render_fn=...)``
+``bedlam``     ``load_bedlam(labels, image_root, caption_fn=..., splits=None)`` (processed scene npz)
+``bedlam-raw`` ``load_bedlam_raw(root, gt_root, caption_fn=..., splits=None)`` (be_seq.csv + motion_seq.npz)
+``amass``      ``load_amass(root, caption_fn=..., render_fn=..., report=None)``
 ``posescript`` ``load_posescript(root, amass_root, render_fn=...)``
-``posefix``    ``load_posefix(root, amass_root, render_fn=..., posescript_dir=...)``
-``3dpw``       ``load_3dpw(root, caption_fn=...)``
+``posefix``    ``load_posefix(root, amass_root, render_fn=..., posescript_dir=..., report=None)``
+``3dpw``       ``load_3dpw(root, caption_fn=..., splits=None)`` (``None``: every split present)
 =============  ===========================================================================
 
 Callables supplied by the caller: ``render_fn(pose (22, 3)) -> PNG bytes`` (sources without
@@ -31,7 +31,7 @@ from typing import Any
 from pose_search.data.loaders.amass import load_amass, load_posefix, load_posescript
 from pose_search.data.loaders.bedlam import load_bedlam
 from pose_search.data.loaders.bedlam_raw import load_bedlam_raw
-from pose_search.data.loaders.common import LoaderError, split_rows
+from pose_search.data.loaders.common import LoaderError, LoadReport, split_rows
 from pose_search.data.loaders.safe_pickle import UnsafePickleError, safe_load_pickle
 from pose_search.data.loaders.threedpw import load_3dpw
 
@@ -55,6 +55,6 @@ def load_dataset(kind: str, root: str | Path, *args: Any, **kw: Any) -> Iterator
 
 
 __all__ = [
-    "LOADERS", "LoaderError", "UnsafePickleError", "load_dataset", "load_amass", "load_posescript",
+    "LOADERS", "LoaderError", "LoadReport", "UnsafePickleError", "load_dataset", "load_amass", "load_posescript",
     "load_posefix", "load_bedlam", "load_bedlam_raw", "load_3dpw", "safe_load_pickle", "split_rows",
 ]

@@ -4,7 +4,13 @@ AMASS ``.npz`` files (z-up world):
 
 * SMPL-H: ``poses`` ``(T, 156)``, ``trans`` ``(T, 3)``, ``betas`` ``(16,)``, ``mocap_framerate``,
   ``gender``;
-* SMPL-X: ``poses`` ``(T, 165)``, ``mocap_frame_rate``, ``surface_model_type``.
+* SMPL-X G / N (``*_stageii.npz``): ``poses`` ``(T, 165)``, ``mocap_frame_rate``,
+  ``surface_model_type``, ``gender`` (a 0-d str or bytes array) and members we do not need, some
+  of them pickled objects (``markers_latent_vids``): only the members listed in
+  :data:`AMASS_FIELDS` are read, so those are never unpickled;
+* files that are not motions are skipped and counted: the per-subject ``*_stagei.npz`` (body
+  shape and markers, no frames) and ``shape.npz`` of SMPL-X G / SMPL+H, and any npz with none of
+  ``poses``, ``trans``, ``mocap_frame_rate(s)``. A tree may mix SMPL+H and SMPL-X files.
 
 Only the first 66 values (global orientation + 21 body joints, shared by SMPL-H and SMPL-X) are
 used. Each frame is converted with :func:`~pose_search.body.convention.zup_to_yup` and then its
@@ -39,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import roma
 import torch
 
 from pose_search.body.convention import NUM_BODY_JOINTS, zup_to_yup
@@ -46,6 +53,7 @@ from pose_search.data.loaders.common import (
     CaptionFn,
     JointsFn,
     LoaderError,
+    LoadReport,
     RenderFn,
     canonicalize,
     caption_fields,
@@ -54,9 +62,9 @@ from pose_search.data.loaders.common import (
     compute_joints,
     get_array,
     get_text,
-    load_npz,
     normalize_split,
     read_json,
+    read_npz,
     to_meta,
 )
 
@@ -78,10 +86,33 @@ class AmassSequence:
     model: str  # "smplh" or "smplx"
 
 
+AMASS_FIELDS = ("poses", "mocap_framerate", "mocap_frame_rate", "betas", "gender", "surface_model_type")
+MOTION_MARKERS = ("poses", "trans", "mocap_framerate", "mocap_frame_rate")  # any one: a motion file
+NOT_MOTION_NAMES = {"shape.npz": "body shape file (shape.npz)"}
+# mean "uprightness" (y of the body's up axis, 1 = standing) below which a tree lies flat
+FLAT_THRESHOLD = 0.5
+
+
+def not_a_motion(path: Path, members: frozenset[str] | None = None) -> str | None:
+    """Why an AMASS ``.npz`` is not a motion (a skip reason), or ``None`` for a motion file;
+    ``members`` (the npz's member names) ``None``: judge by the file name alone."""
+    if path.name in NOT_MOTION_NAMES:
+        return NOT_MOTION_NAMES[path.name]
+    if path.name.endswith("_stagei.npz"):
+        return "SMPL-X stage-i file (*_stagei.npz: body shape, no frames)"
+    if members is not None and not members & set(MOTION_MARKERS):
+        return "npz without motion members (poses, trans, mocap_frame_rate)"
+    return None
+
+
 def read_amass_sequence(path: str | Path) -> AmassSequence:
-    """Read and check an AMASS ``.npz``; errors name the file and the field."""
+    """Read and check an AMASS ``.npz`` (only :data:`AMASS_FIELDS`); errors name the file and field."""
     path = Path(path)
-    data = load_npz(path, "AMASS sequence")
+    data, _ = read_npz(path, "AMASS sequence", AMASS_FIELDS)
+    return _sequence(path, data)
+
+
+def _sequence(path: Path, data: Mapping[str, np.ndarray]) -> AmassSequence:
     poses = get_array(data, "poses", str(path), ndim=2, last=AMASS_POSE_DIMS)
     if len(poses) == 0:
         raise LoaderError(f"{path}: field 'poses' has no frames")
@@ -91,6 +122,24 @@ def read_amass_sequence(path: str | Path) -> AmassSequence:
     model = get_text(data, "surface_model_type", "smplx" if poses.shape[1] == 165 else "smplh")
     return AmassSequence(path, poses[:, : 3 * NUM_BODY_JOINTS].reshape(-1, NUM_BODY_JOINTS, 3), fps,
                          get_text(data, "gender", "unknown"), betas, model)
+
+
+def uprightness(canon: np.ndarray) -> np.ndarray:
+    """``(B, 22, 3)`` canonical poses -> ``(B,)`` y component of the body's up axis (1: upright,
+    0: lying flat, -1: upside down); heading-free, so the removed yaw does not matter."""
+    root = roma.rotvec_to_rotmat(torch.as_tensor(np.asarray(canon[:, 0], dtype=np.float64)))
+    return root[:, 1, 1].numpy()
+
+
+def up_axis_warning(root: Path, upright: float, frames: int, y_up_files: int) -> str | None:
+    """A warning when the converted bodies lie flat on average (``upright`` < FLAT_THRESHOLD)."""
+    if frames == 0 or upright >= FLAT_THRESHOLD:
+        return None
+    hint = (f"; {y_up_files} files are BEDLAM motion_seq.npz, which are y-up: convert them with "
+            "`convert bedlam-raw SCENES --gt-root` instead") if y_up_files else ""
+    return (f"{root}: the converted bodies lie flat on average (mean uprightness {upright:.2f} over "
+            f"{frames} frames, 1 = standing) after AMASS's z-up -> y-up turn; the files are likely "
+            f"y-up already, not AMASS{hint}")
 
 
 def amass_to_canonical(poses: np.ndarray, yaw: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -114,12 +163,14 @@ def _seq_meta(seq: AmassSequence, frame: int) -> dict[str, Any]:
 
 
 def load_amass(root: str | Path, *, caption_fn: CaptionFn, render_fn: RenderFn, stride: int = 30,
-               split: str = "train", joints_fn: JointsFn | None = None) -> Iterator[dict[str, Any]]:
-    """Every ``stride``-th frame of every AMASS ``.npz`` under ``root`` as a pose row.
+               split: str = "train", joints_fn: JointsFn | None = None,
+               report: LoadReport | None = None) -> Iterator[dict[str, Any]]:
+    """Every ``stride``-th frame of every AMASS motion ``.npz`` under ``root`` as a pose row.
 
     Ids are ``amass:<path relative to root>:<frame>``. ``caption_fn`` supplies the captions
-    (AMASS has none) and ``render_fn`` the image. Files without ``poses`` (``shape.npz``) are
-    skipped.
+    (AMASS has none) and ``render_fn`` the image. Files that are not motions (:func:`not_a_motion`)
+    are skipped and counted in ``report``; when the bodies lie flat on average a warning goes to
+    the log and ``report`` (:func:`up_axis_warning`).
     """
     root = Path(root)
     if not root.is_dir():
@@ -127,12 +178,23 @@ def load_amass(root: str | Path, *, caption_fn: CaptionFn, render_fn: RenderFn, 
     if stride < 1:
         raise ValueError(f"stride must be >= 1, got {stride}")
     split = normalize_split(split, "load_amass(split)")
+    report = report if report is not None else LoadReport()
+    upright_sum, frames_seen, y_up_files = 0.0, 0, 0
     for path in sorted(root.rglob("*.npz")):
-        if path.name == "shape.npz":
+        reason = not_a_motion(path)  # by name first: such a file is not even opened
+        if reason is None:
+            data, members = read_npz(path, "AMASS sequence", AMASS_FIELDS)
+            reason = not_a_motion(path, members)
+        if reason is not None:
+            log.info("%s: skipped, %s", path, reason)
+            report.skip(reason)
             continue
-        seq = read_amass_sequence(path)
+        seq = _sequence(path, data)
+        y_up_files += path.name == "motion_seq.npz"
         frames = np.arange(0, len(seq.poses), stride)
         canon, yaws = amass_to_canonical(seq.poses[frames])
+        upright_sum += float(uprightness(canon).sum())
+        frames_seen += len(frames)
         joints = compute_joints(joints_fn, canon)
         rel = path.relative_to(root).as_posix()
         for k, frame in enumerate(frames.tolist()):
@@ -142,6 +204,11 @@ def load_amass(root: str | Path, *, caption_fn: CaptionFn, render_fn: RenderFn, 
             meta = _seq_meta(seq, frame) | {"sequence": rel, "yaw_removed": float(yaws[k])}
             yield _pose_row(f"amass:{rel}:{frame}", canon[k], joints[k], image, texts["captions"], split,
                             "amass", meta, texts["caption_kinds"])
+    for reason, n in report.skipped.items():
+        log.info("%s: %d files skipped (%s)", root, n, reason)
+    warning = up_axis_warning(root, upright_sum / max(frames_seen, 1), frames_seen, y_up_files)
+    if warning:
+        report.warn(warning)
 
 
 class PoseLookup:
@@ -306,14 +373,15 @@ def load_posefix(root: str | Path, amass_root: str | Path, *, render_fn: RenderF
                  splits: Sequence[str] = ("train", "val", "test"), kinds: Sequence[str] = ("in", "out"),
                  missing_caption: str | None = None,
                  dataset_roots: Mapping[str, str | Path] | None = None,
-                 joints_fn: JointsFn | None = None) -> Iterator[dict[str, Any]]:
+                 joints_fn: JointsFn | None = None, report: LoadReport | None = None) -> Iterator[dict[str, Any]]:
     """PoseFix pairs: yields the pose rows first, then the pair rows (see :func:`split_rows`).
 
     Pose rows: ``posefix:<id>`` (own heading removed) and, for the B pose of an in-sequence pair,
     ``posefix:<B id>~yaw-of:<A id>`` (B rotated by A's normalising yaw, so the relative turn
-    survives). Pose captions come from the PoseScript caption files in ``posescript_dir`` (or
-    ``root``); a pose without one gets ``missing_caption`` or, when that is ``None``, its pairs are
-    skipped (logged). Pairs without instructions are skipped (logged).
+    survives). Pose captions come from the PoseScript caption files in ``posescript_dir`` (the
+    PoseScript release; default ``root``, which in the PoseFix release has none: an error says
+    so); a pose without one gets ``missing_caption`` or, when that is ``None``, its pairs are
+    skipped (logged, counted in ``report``). Pairs without instructions are skipped too.
     """
     root = Path(root)
     ps_dir = Path(posescript_dir) if posescript_dir is not None else root
@@ -327,8 +395,12 @@ def load_posefix(root: str | Path, amass_root: str | Path, *, render_fn: RenderF
     if not instr_files:
         raise LoaderError(f"{root}: no PoseFix instruction files (posefix_human_*.json / posefix_auto_*.json)")
     instructions = read_text_files(instr_files, "PoseFix instructions")
-    pose_caps, pose_kinds = read_caption_files(
-        _glob(ps_dir, ["posescript_human_*.json", "posescript_auto_*.json"]), "PoseScript captions")
+    caption_files = _glob(ps_dir, ["posescript_human_*.json", "posescript_auto_*.json"])
+    if not caption_files and missing_caption is None:
+        raise LoaderError(f"{ps_dir}: no PoseScript caption files (posescript_human_*.json / "
+                          f"posescript_auto_*.json); PoseFix's pose captions ship with the PoseScript "
+                          f"release: give its folder (--posescript-root DIR, posescript_dir=)")
+    pose_caps, pose_kinds = read_caption_files(caption_files, "PoseScript captions")
 
     def caption_of(pid: str) -> list[str] | None:
         return pose_caps.get(pid) or ([missing_caption] if missing_caption else None)
@@ -371,6 +443,11 @@ def load_posefix(root: str | Path, amass_root: str | Path, *, render_fn: RenderF
     for why, n in skipped.items():
         if n:
             log.warning("%s: %d PoseFix pairs skipped (%s)", root, n, why)
+        if report is not None:
+            report.skip(f"PoseFix pairs: {why}", n)
+    if skipped["no pose caption"] and not pairs:
+        raise LoaderError(f"{root}: every PoseFix pair lacks a pose caption in {ps_dir}; the pose captions "
+                          f"are the PoseScript release's: give its folder (--posescript-root DIR)")
     row_ids = list(poses_needed)
     pids = [poses_needed[r][0] for r in row_ids]
     raw, metas = lookup.raw_poses(pids)

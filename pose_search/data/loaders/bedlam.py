@@ -59,6 +59,7 @@ from pose_search.data.loaders.common import (
     load_npz,
     normalize_split,
     rot_x,
+    split_from_path,
     to_meta,
 )
 
@@ -141,26 +142,31 @@ def _image_path(image_root: Path, scene: str, name: str) -> Path:
 
 
 def load_bedlam(labels: str | Path, image_root: str | Path, *, caption_fn: CaptionFn,
-                split: str | None = None, world_up: str = "y", scale_factor: float = 1.1,
+                splits: Sequence[str] | None = None, world_up: str = "y", scale_factor: float = 1.1,
                 min_joints_in_frame: int = 16, min_box_size: float = 224.0,
                 max_overlap: float | None = 0.30, image_format: str = "PNG",
                 joints_fn: JointsFn | None = None) -> Iterator[dict[str, Any]]:
     """Pose rows ``bedlam:<scene>:<row>`` with 256x192 crops from processed BEDLAM labels.
 
-    ``labels`` is one scene ``.npz`` or a folder of them (name order). ``split`` defaults to the
-    one named in the path (``training``/``validation``), else ``train``.
+    ``labels`` is one scene ``.npz``, a folder of them, or a folder of split folders
+    (``training/``, ``validation/``), in name order. A scene's split is the split folder it sits in
+    (at or below ``labels``), else train; ``splits`` keeps the scenes of those splits only.
     """
     labels = Path(labels)
     if world_up not in WORLD_UP:
         raise ValueError(f"world_up must be one of {list(WORLD_UP)}, got {world_up!r}")
-    files = sorted(labels.glob("*.npz")) if labels.is_dir() else [labels]
+    files = (sorted({*labels.glob("*.npz"), *labels.glob("*/*.npz")}) if labels.is_dir() else
+             [labels] if labels.is_file() else [])
     if not files:
-        raise LoaderError(f"{labels}: no BEDLAM scene .npz files")
+        raw = labels.is_dir() and any(labels.glob(p) for p in ("be_seq.csv", "*/be_seq.csv", "*/*/be_seq.csv"))
+        raise LoaderError(f"{labels}: no BEDLAM scene .npz files" + (
+            "; this is BEDLAM's raw layout (be_seq.csv): convert it with `bedlam-raw` and --gt-root" if raw else ""))
+    wanted = None if splits is None else {normalize_split(s, "load_bedlam(splits)") for s in splits}
     for path in files:
-        if split is not None:
-            sp = normalize_split(split, "load_bedlam(split)")
-        else:
-            sp = "val" if "validation" in path.as_posix() else "test" if "test" in path.parts else "train"
+        base = labels if labels.is_dir() else labels.parent
+        sp = split_from_path((base.name, *path.parent.relative_to(base).parts)) or "train"
+        if wanted is not None and sp not in wanted:
+            continue
         yield from _load_scene(path, Path(image_root), sp, caption_fn, world_up, scale_factor,
                                min_joints_in_frame, min_box_size, max_overlap, image_format, joints_fn)
 

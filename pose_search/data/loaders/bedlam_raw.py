@@ -1,11 +1,17 @@
 """BEDLAM -> pose rows with person crops, from BEDLAM's RAW release (CSV + motion files + PNGs).
 
-Layout (``root`` = a folder of scene folders, or one scene folder)::
+Layout (``root`` = one scene folder, a folder of scene folders, or a folder of split folders
+``training/``, ``validation/``, ``test/`` of scene folders, as the scene archives unpack)::
 
-    <root>/<scene>/be_seq.csv
-    <root>/<scene>/ground_truth/camera/seq_XXXXXX_camera.csv   (or seq_XXXXXX.csv)
-    <image_root>/<scene>/png/seq_XXXXXX/seq_XXXXXX_NNNN.png      (image_root defaults to root)
+    <root>/[training|validation/]<scene>/be_seq.csv
+    <root>/[training|validation/]<scene>/ground_truth/camera/seq_XXXXXX_camera.csv   (or seq_XXXXXX.csv)
+    <image_root>/[training|validation/]<scene>/png/seq_XXXXXX/seq_XXXXXX_NNNN.png   (default: the scene folder)
     <gt_root>/<person_id>/<seq_id>/motion_seq.npz
+
+A scene's split is the split folder it sits in (``training`` -> train, ``validation`` -> val),
+else the one its images sit in, else train; ``splits`` keeps only those named. One
+``image_root`` serves every split (a scene's images are looked up with and without the split
+folder, and under the ``_6fps`` / ``_30fps`` scene names).
 
 ``be_seq.csv``: a ``Group`` row (``Comment`` = ``sequence_name=seq_XXXXXX;...``) opens a
 sequence; each following ``Body`` row (``Comment`` = ``start_frame=N;...``) places the motion
@@ -49,11 +55,12 @@ pelvis' camera depth); frames ``NNNN % frame_step == 0`` are used (5: BEDLAM's 6
 from __future__ import annotations
 
 import csv
+import functools
 import logging
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,8 +79,9 @@ from pose_search.data.loaders.common import (
     compute_joints,
     get_array,
     get_text,
-    load_npz,
     normalize_split,
+    read_npz,
+    split_from_path,
     to_meta,
 )
 
@@ -201,7 +209,7 @@ def read_camera(path: Path) -> tuple[dict[str, np.ndarray], dict[int, int]]:
 
 def read_motion(path: Path) -> dict[str, Any]:
     """Read one ``motion_seq.npz``: ``poses`` ``(T, 165)``, ``trans`` ``(T, 3)``, ``betas`` ``(K,)``."""
-    data = load_npz(path, "BEDLAM motion_seq.npz")
+    data, _ = read_npz(path, "BEDLAM motion_seq.npz", ("poses", "trans", "betas", "gender_sub"))
     where = str(path)
     poses = get_array(data, "poses", where, ndim=2, last=165)
     trans = get_array(data, "trans", where, ndim=2, last=3)
@@ -257,47 +265,96 @@ def rest_pelvis(body: Any, betas: np.ndarray, default: np.ndarray) -> np.ndarray
     return np.asarray(model.J_regressor, dtype=np.float64)[0] @ verts
 
 
+SPLIT_FOLDERS = ("training", "validation", "test")
+SCENE_SUFFIXES = ("", "_6fps", "_30fps")
+
+
 def _scene_dirs(root: Path) -> list[Path]:
-    scenes = ([root] if (root / "be_seq.csv").is_file() else
-              sorted(p for p in root.iterdir() if (p / "be_seq.csv").is_file()) if root.is_dir() else [])
+    """Scene folders (with ``be_seq.csv``) at ``root`` or up to two levels below it, in name order."""
+    if (root / "be_seq.csv").is_file():
+        return [root]
+    scenes = sorted({p.parent for pattern in ("*/be_seq.csv", "*/*/be_seq.csv") for p in root.glob(pattern)}
+                    if root.is_dir() else [])
     if not scenes:
         raise LoaderError(f"{root}: no BEDLAM scene folders (with be_seq.csv) found")
     return scenes
 
 
 def _image_dir(image_root: Path | None, scene_dir: Path, seq: str) -> Path:
-    cands = ([scene_dir / "png" / seq] if image_root is None else
-             [image_root / f"{scene_dir.name}{s}" / "png" / seq for s in ("", "_6fps", "_30fps")])
+    """The PNG folder of sequence ``seq`` of a scene: in the scene folder, or under ``image_root``
+    (with or without a split folder, under the scene's name or its ``_6fps``/``_30fps`` variant)."""
+    if image_root is None:
+        cands = [scene_dir / "png" / seq]
+    else:
+        base = scene_dir.name
+        for suffix in SCENE_SUFFIXES[1:]:
+            base = base.removesuffix(suffix)
+        names = [scene_dir.name] + [base + s for s in SCENE_SUFFIXES if base + s != scene_dir.name]
+        cands = [image_root / sub / name / "png" / seq for sub in ("", *SPLIT_FOLDERS) for name in names]
     for cand in cands:
         if cand.is_dir():
             return cand
-    raise LoaderError(f"{cands[0]}: image folder of sequence {seq!r} not found")
+    raise LoaderError(f"{cands[0]}: image folder of sequence {seq!r} not found"
+                      + (f" (looked under {image_root} and its {'/'.join(SPLIT_FOLDERS)} folders)" if image_root else ""))
+
+
+def _parts_from(path: Path, base: Path) -> tuple[str, ...]:
+    """``base``'s own name and the folders from ``base`` down to ``path`` (not the folders above
+    ``base``: a user's ``/data/test/...`` says nothing about the split)."""
+    try:
+        return (base.name, *path.relative_to(base).parts)
+    except ValueError:
+        return (path.name,)
+
+
+def scene_split(scene_dir: Path, root: Path, images: Callable[[], Path | None] | None = None,
+                image_root: Path | None = None) -> str:
+    """A scene's split: the split folder at or below ``root`` that holds ``scene_dir``, else the
+    one at or below ``image_root`` that holds its images (``images()``: their folder, asked for
+    only then), else ``train``."""
+    found = split_from_path(_parts_from(scene_dir, root))
+    image_dir = images() if found is None and images is not None else None
+    if image_dir is not None:
+        found = split_from_path(_parts_from(image_dir, image_root or image_dir))
+    return found or "train"
 
 
 def load_bedlam_raw(root: str | Path, gt_root: str | Path, *, caption_fn: CaptionFn,
-                    image_root: str | Path | None = None, split: str | None = None, frame_step: int = 5,
-                    scale_factor: float = 1.1, min_joints_in_frame: int = 16, min_box_size: float = 224.0,
-                    max_overlap: float | None = 0.30, image_format: str = "PNG",
+                    image_root: str | Path | None = None, splits: Sequence[str] | None = None,
+                    frame_step: int = 5, scale_factor: float = 1.1, min_joints_in_frame: int = 16,
+                    min_box_size: float = 224.0, max_overlap: float | None = 0.30, image_format: str = "PNG",
                     joints_fn: JointsFn | None = None, body: Any = None,
                     pelvis_rest: np.ndarray | None = None) -> Iterator[dict[str, Any]]:
     """Pose rows ``bedlam:<scene>:<seq>_<NNNN>:<csv row>`` with 256x192 crops from raw BEDLAM.
 
-    ``split`` defaults to the one named in the path (``validation`` -> val), else ``train``.
+    Every scene under ``root`` is read (:func:`_scene_dirs`), its split from its folder
+    (:func:`scene_split`); ``splits`` keeps the scenes of those splits only.
     """
     root, gt_root = Path(root), Path(gt_root)
     if frame_step < 1:
         raise ValueError(f"frame_step must be >= 1, got {frame_step}")
+    wanted = None if splits is None else {normalize_split(s, "load_bedlam_raw(splits)") for s in splits}
     opts = dict(caption_fn=caption_fn, frame_step=frame_step, scale_factor=scale_factor,
                 min_joints=min_joints_in_frame, min_box=min_box_size, max_overlap=max_overlap,
                 image_format=image_format, joints_fn=joints_fn, body=body,
                 pelvis=SMPLX_PELVIS_REST if pelvis_rest is None else np.asarray(pelvis_rest, np.float64))
+    images = None if image_root is None else Path(image_root)
+    base = root.parent if (root / "be_seq.csv").is_file() else root  # one scene: its folder's name counts
     for scene_dir in _scene_dirs(root):
-        if split is not None:
-            sp = normalize_split(split, "load_bedlam_raw(split)")
-        else:
-            sp = "val" if "validation" in scene_dir.as_posix() else "test" if "test" in scene_dir.parts else "train"
-        images = None if image_root is None else Path(image_root)
-        for seq in read_be_seq(scene_dir / "be_seq.csv"):  # motions are read per sequence (memory)
+        seqs = read_be_seq(scene_dir / "be_seq.csv")
+        first = next((s for s in seqs if s.bodies), None)
+        try:  # the images' folder is looked at only when the scene's own folder names no split
+            where_images = functools.partial(_image_dir, images, scene_dir, first.name) if first else None
+            sp = scene_split(scene_dir, base, where_images, images)
+        except LoaderError:
+            if wanted is None:
+                raise
+            log.warning("%s: no images found, so no split known: skipped (only %s asked for)", scene_dir, sorted(wanted))
+            continue
+        if wanted is not None and sp not in wanted:
+            log.info("%s: split %s not asked for, skipped", scene_dir, sp)
+            continue
+        for seq in seqs:  # motions are read per sequence (memory)
             yield from _load_sequence(scene_dir, images, gt_root, seq, sp, {}, **opts)
 
 

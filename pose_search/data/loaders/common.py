@@ -12,6 +12,7 @@ import logging
 import math
 import zipfile
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -68,12 +69,42 @@ def read_json(path: Path, what: str) -> Any:
         raise LoaderError(f"{path}: {what} is not valid JSON ({exc})") from None
 
 
-def load_npz(path: Path, what: str = "npz file") -> dict[str, np.ndarray]:
-    """Read every array of an ``.npz`` (no pickled objects allowed) into a dict."""
+def _check_zip(path: Path, what: str) -> None:
     require_file(path, what)
     with path.open("rb") as fh:
         if fh.read(4) != b"PK\x03\x04":
             raise LoaderError(f"{path}: {what} is corrupt or not an npz (no zip header)")
+
+
+def read_npz(path: Path, what: str, fields: Iterable[str]) -> tuple[dict[str, np.ndarray], frozenset[str]]:
+    """Read only the members ``fields`` of an ``.npz`` (those present), never unpickling.
+
+    ``np.load`` of an npz is lazy: a member is decoded only when indexed, so extra members that
+    hold pickled objects (AMASS SMPL-X ``markers_latent_vids``) are never touched. Returns the
+    arrays read and the names of every member. A needed member that holds pickled objects is a
+    :class:`LoaderError` naming the file and the member.
+    """
+    _check_zip(path, what)
+    out: dict[str, np.ndarray] = {}
+    member = None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            names = frozenset(data.files)
+            for member in (f for f in fields if f in names):
+                out[member] = data[member]
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):
+            raise LoaderError(f"{path}: {what}: member {member!r} contains pickled Python objects, "
+                              "which are refused") from None
+        raise LoaderError(f"{path}: {what} is corrupt or not an npz ({exc})") from None
+    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise LoaderError(f"{path}: {what} is corrupt or not an npz ({exc})") from None
+    return out, names
+
+
+def load_npz(path: Path, what: str = "npz file") -> dict[str, np.ndarray]:
+    """Read every array of an ``.npz`` (no pickled objects allowed) into a dict."""
+    _check_zip(path, what)
     try:
         with np.load(path, allow_pickle=False) as data:
             return {k: data[k] for k in data.files}
@@ -83,6 +114,35 @@ def load_npz(path: Path, what: str = "npz file") -> dict[str, np.ndarray]:
         raise LoaderError(f"{path}: {what} is corrupt or not an npz ({exc})") from None
     except (OSError, zipfile.BadZipFile, EOFError) as exc:
         raise LoaderError(f"{path}: {what} is corrupt or not an npz ({exc})") from None
+
+
+@dataclass
+class LoadReport:
+    """What a loader left out and what looked wrong, for the log and the dataset's manifest.
+
+    ``skipped`` counts input files or items by reason; ``warnings`` are sentences for a person.
+    """
+
+    skipped: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def skip(self, reason: str, n: int = 1) -> None:
+        if n:
+            self.skipped[reason] = self.skipped.get(reason, 0) + n
+
+    def warn(self, message: str) -> None:
+        log.warning("%s", message)
+        self.warnings.append(message)
+
+
+def split_from_path(parts: Iterable[str]) -> str | None:
+    """The split a folder name among ``parts`` names (innermost first wins): ``training`` ->
+    train, ``validation`` -> val, ``test`` -> test; ``None`` when no part is a split name."""
+    for part in reversed(list(parts)):
+        split = SPLIT_ALIASES.get(part.lower())
+        if split is not None:
+            return split
+    return None
 
 
 def get_array(data: Mapping[str, Any], field: str, where: str, ndim: int | None = None,

@@ -1,15 +1,18 @@
 """3DPW sequence files -> pose rows with person crops.
 
-Layout (``root`` = the 3DPW folder)::
+Layout (``root`` = the 3DPW folder, as unzipped)::
 
     sequenceFiles/{train,validation,test}/<sequence>.pkl
-    imageFiles/<sequence>/image_{frame:05d}.jpg
+    imageFiles/<sequence>/image_{t:05d}.jpg           (t = the frame's index, 0 .. T-1)
 
 Each ``.pkl`` (a Python-2 pickle, read with :mod:`.safe_pickle`, never plain ``pickle``) holds
-``sequence``, ``genders``, ``img_frame_ids`` ``(T,)``, ``cam_poses`` ``(T, 4, 4)`` (world ->
-camera), ``cam_intrinsics`` ``(3, 3)`` and, per person (a list or a leading axis),
-``poses`` ``(T, 72)`` SMPL, ``trans`` ``(T, 3)``, ``betas`` ``(10,)``, ``jointPositions``
-``(T, 72)`` (24 SMPL joints, world), ``poses2d`` and ``campose_valid`` ``(T,)``.
+``sequence``, ``genders``, ``img_frame_ids`` ``(T,)`` (indices into the 60 Hz arrays
+``poses_60Hz``/``trans_60Hz``, which are not used: image ``t`` is named from ``t``, as the public
+preprocessing does), ``cam_poses`` ``(T, 4, 4)`` (world -> camera), ``cam_intrinsics``
+``(3, 3)`` and, per person (a list or a leading axis), ``poses`` ``(T, 72)`` SMPL, ``trans``
+``(T, 3)``, ``betas`` ``(10,)``, ``jointPositions`` ``(T, 72)`` (24 SMPL joints, world),
+``poses2d`` ``(T, 3, 18)`` (COCO keypoints x, y, confidence; all zero where the person was not
+detected) and ``campose_valid`` ``(T,)``. Every split present is read unless ``splits`` names some.
 
 Conversion choices (documented, not verified on the licensed data here):
 
@@ -22,7 +25,8 @@ Conversion choices (documented, not verified on the licensed data here):
 * Crop: project the 24 world joints with the camera, take the box of those inside the image,
   enlarge it by ``scale_factor`` (1.3, PoseEmbroider §6.6) and run :func:`crops.crop_person`.
   People with fewer than ``min_joints_in_frame`` of the 22 body joints inside the image, invalid
-  camera poses, or a scaled box whose longer side is <= ``min_box_size`` are dropped.
+  camera poses, frames whose 2D keypoints (``poses2d``) are all zero, or a scaled box whose
+  longer side is <= ``min_box_size`` are dropped (counted in the log).
 * **overlap30** (as for BEDLAM, :func:`.bedlam.select_people`): a person whose keypoint box is
   covered by more than ``max_overlap`` (0.30; ``None`` disables it) by the box of a person closer
   to the camera (camera z of the pelvis) is dropped. Boxes come from the projected 2D joints.
@@ -59,6 +63,7 @@ from pose_search.data.loaders.common import (
     CaptionFn,
     JointsFn,
     LoaderError,
+    LoadReport,
     canonicalize,
     caption_fields,
     compute_joints,
@@ -72,6 +77,7 @@ from pose_search.data.loaders.safe_pickle import safe_load_pickle
 log = logging.getLogger(__name__)
 
 SPLIT_DIRS = {"train": "train", "val": "validation", "test": "test"}
+SEQUENCE_KEYS = frozenset({"sequence", "cam_poses", "jointPositions", "img_frame_ids"})  # a sequenceFiles pickle
 
 
 def _per_person(seq: Mapping[str, Any], field: str, where: str, tail: tuple[int, ...]) -> list[np.ndarray]:
@@ -113,14 +119,31 @@ def read_sequence(path: str | Path) -> dict[str, Any]:
     betas = _per_person(seq, "betas", where, (0,)) if "betas" in seq else [np.zeros(10)] * n
     valid = ([v.astype(bool) for v in _per_person(seq, "campose_valid", where, (n_frames,))]
              if "campose_valid" in seq else [np.ones(n_frames, bool)] * n)
-    if not (len(joints) == len(betas) == len(valid) == n):
+    detected = _detected(seq, where, n_frames) if "poses2d" in seq else [np.ones(n_frames, bool)] * n
+    if not (len(joints) == len(betas) == len(valid) == len(detected) == n):
         raise LoaderError(f"{where}: per-person fields disagree on the number of people "
-                          f"(poses {n}, jointPositions {len(joints)}, betas {len(betas)}, campose_valid {len(valid)})")
+                          f"(poses {n}, jointPositions {len(joints)}, betas {len(betas)}, "
+                          f"campose_valid {len(valid)}, poses2d {len(detected)})")
     name = seq.get("sequence", path.stem)
     genders = list(seq.get("genders", ["n"] * n))
     return {"sequence": str(name.decode("latin1") if isinstance(name, bytes) else name), "cam_poses": cam,
             "K": k, "frame_ids": frame_ids, "poses": poses, "joints": joints, "betas": betas,
-            "valid": valid, "genders": [g.decode("latin1") if isinstance(g, bytes) else str(g) for g in genders]}
+            "valid": valid, "detected": detected, "genders": [g.decode("latin1") if isinstance(g, bytes) else str(g) for g in genders]}
+
+
+def _detected(seq: Mapping[str, Any], where: str, n_frames: int) -> list[np.ndarray]:
+    """Per person ``(T,)`` bool: the frame has a 2D detection (``poses2d`` not all zero)."""
+    value = seq["poses2d"]
+    people = list(value) if isinstance(value, (list, tuple)) or np.ndim(value) == 4 else None
+    if people is None:
+        raise LoaderError(f"{where}: field 'poses2d' must hold one (T, 3, K) array per person, got shape {np.shape(value)}")
+    out = []
+    for i, person in enumerate(people):
+        arr = get_array({"poses2d": person}, "poses2d", f"{where}: person {i}", finite=False)
+        if arr.ndim != 3 or len(arr) != n_frames:
+            raise LoaderError(f"{where}: field 'poses2d' of person {i} has shape {arr.shape}, expected ({n_frames}, 3, K)")
+        out.append(np.nan_to_num(arr).reshape(n_frames, -1).any(axis=1))
+    return out
 
 
 def project(points: np.ndarray, cam: np.ndarray, k: np.ndarray) -> np.ndarray:
@@ -132,15 +155,18 @@ def project(points: np.ndarray, cam: np.ndarray, k: np.ndarray) -> np.ndarray:
     return uv
 
 
-def load_3dpw(root: str | Path, *, caption_fn: CaptionFn, splits: Sequence[str] = ("test",),
+def load_3dpw(root: str | Path, *, caption_fn: CaptionFn, splits: Sequence[str] | None = None,
               stride: int = 1, scale_factor: float = 1.3, min_joints_in_frame: int = 16,
               min_box_size: float = 0.0, max_overlap: float | None = 0.30, image_format: str = "PNG",
               joints_fn: JointsFn | None = None, layout: str = "auto",
-              image_root: str | Path | None = None) -> Iterator[dict[str, Any]]:
+              image_root: str | Path | None = None, report: LoadReport | None = None) -> Iterator[dict[str, Any]]:
     """Pose rows (ids ``3dpw:<sequence>:<person>:<frame>``) with 256x192 person crops.
 
     ``caption_fn(pose (22, 3)) -> [captions]`` supplies the captions (3DPW has none). Every
     ``stride``-th frame is used. Sequence files are processed one at a time, in name order.
+    ``splits``: the splits to read (default: every one present; a named one must exist).
+    ``image_root``: the folder holding ``imageFiles/`` (default ``root``). People-frames dropped
+    by the filters are counted by reason in ``report`` (sequence layout).
     ``layout``: ``"sequences"`` (official ``sequenceFiles``), ``"poseembroider"``
     (``3dpw_{split}.pkl``, rows ``3dpw:<img_path>:<human>``) or ``"auto"`` (the pickle when it
     exists, or when ``root`` is a ``.pkl`` file).
@@ -152,12 +178,13 @@ def load_3dpw(root: str | Path, *, caption_fn: CaptionFn, splits: Sequence[str] 
                    max_overlap=max_overlap)
     if root.is_file() and layout != "sequences":
         m = re.fullmatch(r"3dpw_(\w+)\.pkl", root.name)
-        split = normalize_split(m.group(1) if m else splits[0], f"{root}: split in the file name")
+        split = normalize_split(m.group(1) if m else (splits or ["test"])[0], f"{root}: split in the file name")
         yield from _load_pe_pickle(root, Path(image_root) if image_root else root.parent, split, caption_fn,
                                    image_format, joints_fn, **filters)
         return
-    for split_name in splits:
-        split = normalize_split(split_name, "load_3dpw(splits)")
+    if not root.is_dir():
+        raise LoaderError(f"{root}: 3DPW folder not found (give the folder holding sequenceFiles/ and imageFiles/)")
+    for split in _splits(root, splits, layout):
         pkl = root / f"3dpw_{SPLIT_DIRS[split]}.pkl"
         if layout == "poseembroider" or (layout == "auto" and pkl.is_file()):
             if not pkl.is_file():
@@ -168,13 +195,28 @@ def load_3dpw(root: str | Path, *, caption_fn: CaptionFn, splits: Sequence[str] 
         seq_dir = root / "sequenceFiles" / SPLIT_DIRS[split]
         if not seq_dir.is_dir():
             raise LoaderError(f"{seq_dir}: 3DPW sequence folder not found")
+        images = Path(image_root) if image_root else root
         for path in sorted(seq_dir.glob("*.pkl")):
-            yield from _load_sequence(path, root, split, caption_fn, stride, image_format, joints_fn, **filters)
+            yield from _load_sequence(path, images, split, caption_fn, stride, image_format, joints_fn,
+                                      report or LoadReport(), **filters)
+
+
+def _splits(root: Path, splits: Sequence[str] | None, layout: str) -> list[str]:
+    """The splits to read: those named, or every split whose folder / pickle is under ``root``."""
+    if splits is not None:
+        return [normalize_split(s, "load_3dpw(splits)") for s in splits]
+    present = [s for s, d in SPLIT_DIRS.items()
+               if (layout != "poseembroider" and (root / "sequenceFiles" / d).is_dir())
+               or (layout != "sequences" and (root / f"3dpw_{d}.pkl").is_file())]
+    if not present:
+        raise LoaderError(f"{root}: no 3DPW split found (sequenceFiles/{{train,validation,test}}/ or "
+                          f"3dpw_{{train,validation,test}}.pkl)")
+    return present
 
 
 def _load_sequence(path: Path, root: Path, split: str, caption_fn: CaptionFn, stride: int,
-                   image_format: str, joints_fn: JointsFn | None, *, scale_factor: float, min_joints: int,
-                   min_box: float, max_overlap: float | None) -> Iterator[dict[str, Any]]:
+                   image_format: str, joints_fn: JointsFn | None, report: LoadReport, *, scale_factor: float,
+                   min_joints: int, min_box: float, max_overlap: float | None) -> Iterator[dict[str, Any]]:
     seq = read_sequence(path)
     name = seq["sequence"]
     frames = range(0, len(seq["cam_poses"]), stride)
@@ -182,9 +224,11 @@ def _load_sequence(path: Path, root: Path, split: str, caption_fn: CaptionFn, st
     selected: list[tuple[int, int, np.ndarray, np.ndarray]] = []  # person, t, box, pre_rot
     dropped: dict[str, int] = defaultdict(int)
     for t in frames:
-        img_path = root / "imageFiles" / name / f"image_{int(seq['frame_ids'][t]):05d}.jpg"
-        people = [p for p in range(len(seq["poses"])) if seq["valid"][p][t]]
-        dropped["invalid camera"] += len(seq["poses"]) - len(people)
+        img_path = root / "imageFiles" / name / f"image_{t:05d}.jpg"
+        cam_ok = [p for p in range(len(seq["poses"])) if seq["valid"][p][t]]
+        people = [p for p in cam_ok if seq["detected"][p][t]]
+        dropped["invalid camera"] += len(seq["poses"]) - len(cam_ok)
+        dropped["no 2D keypoints"] += len(cam_ok) - len(people)
         if not people:
             continue
         size = crops.image_size(str(img_path), f"image of {path} frame {t}")
@@ -202,6 +246,8 @@ def _load_sequence(path: Path, root: Path, split: str, caption_fn: CaptionFn, st
                 dropped[reason] += 1
     if any(dropped.values()):
         log.info("%s: dropped %s", path, dict(dropped))
+    for reason, n in dropped.items():
+        report.skip(f"3DPW people-frames: {reason}", n)
     if not selected:
         return
     raw = np.stack([seq["poses"][p][t][: 3 * NUM_BODY_JOINTS].reshape(NUM_BODY_JOINTS, 3)
@@ -210,14 +256,15 @@ def _load_sequence(path: Path, root: Path, split: str, caption_fn: CaptionFn, st
     joints = compute_joints(joints_fn, canon)
     cache: tuple[int, Any] | None = None
     for k, (p, t, box, _) in enumerate(selected):
-        frame = int(seq["frame_ids"][t])
+        frame = t
         if cache is None or cache[0] != t:
-            img_path = root / "imageFiles" / name / f"image_{frame:05d}.jpg"
+            img_path = root / "imageFiles" / name / f"image_{t:05d}.jpg"
             cache = (t, crops.load_image(str(img_path), f"image of {path} frame {t}"))
         image = crops.encode_image(crops.crop_person(cache[1], box), image_format)
         where = f"{path}: person {p} frame {frame}"
         texts = caption_fields(caption_fn(canon[k]), f"{where}: caption_fn")
-        meta = {"sequence": name, "person": p, "frame": frame, "box": box.tolist(),
+        meta = {"sequence": name, "person": p, "frame": frame, "img_frame_id": int(seq["frame_ids"][t]),
+                "box": box.tolist(),
                 "gender": seq["genders"][p] if p < len(seq["genders"]) else "",
                 "source_betas": seq["betas"][p].reshape(-1).tolist(), "yaw_removed": float(yaws[k]),
                 "frame_convention": "camera", "scale_factor": scale_factor, "max_overlap": max_overlap}
@@ -237,6 +284,9 @@ def read_pe_pickle(path: str | Path) -> dict[str, dict[str, Any]]:
     data = safe_load_pickle(path)
     if not isinstance(data, Mapping):
         raise LoaderError(f"{path}: expected a dict {{img_path: record}}, got {type(data).__name__}")
+    if SEQUENCE_KEYS & {k for k in data if isinstance(k, str)}:
+        raise LoaderError(f"{path}: this is one 3DPW sequence file; give the 3DPW folder (the one holding "
+                          f"sequenceFiles/ and imageFiles/), e.g. {path.parents[2] if len(path.parents) > 2 else path.parent}")
     out: dict[str, dict[str, Any]] = {}
     for img, rec in data.items():
         img = img.decode("latin1") if isinstance(img, bytes) else str(img)

@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 import torch.nn as nn
 
@@ -103,4 +104,10 @@ class ModalityEncoder(nn.Module):
     def legs_visible(self, features: torch.Tensor) -> torch.Tensor | None:
         """``(B,)`` bool: in which images of a batch the person's legs are in view, from the
         features; None when this (image) encoder cannot tell (the default)."""
+        return None
+
+    def body_joints(self, features: torch.Tensor) -> tuple[np.ndarray, np.ndarray] | None:
+        """The 3D skeleton this (image) encoder sees, from its features: the 22 canonical joints
+        ``(B, 22, 3)`` (y up, metres) and their confidences ``(B, 22)``; None when it has none
+        (the default)."""
         return None

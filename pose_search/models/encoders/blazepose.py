@@ -119,6 +119,37 @@ LEG_LANDMARKS = ((25, 27), (26, 28))
 LEG_SEEN_VISIBILITY = 0.6
 
 
+# canonical joint (convention.JOINT_NAMES order) -> the BlazePose landmarks it is the mean of; the
+# hips, knees, ankles, shoulders, elbows and wrists are landmarks of the same name (BlazePose's left
+# is the person's left, as SMPL's), the feet are the foot tips; pelvis = mid-hips, neck =
+# mid-shoulders, head = mid-ears, the spine and the collars lie between them (see landmark_joints)
+_JOINT_LANDMARKS: dict[int, tuple[int, ...]] = {
+    0: (23, 24), 1: (23,), 2: (24,), 4: (25,), 5: (26,), 7: (27,), 8: (28,), 10: (31,), 11: (32,),
+    12: (11, 12), 15: (7, 8), 16: (11,), 17: (12,), 18: (13,), 19: (14,), 20: (15,), 21: (16,)}
+
+
+def landmark_joints(lm: BlazePoseLandmarks) -> tuple[np.ndarray, np.ndarray]:
+    """The 22 canonical joints of BlazePose's world landmarks: ``(B, 22, 3)`` float32 metres, y
+    up (BlazePose's world is hip-centred with y down and z away from the camera: turned 180
+    degrees about x), and their confidences ``(B, 22)`` (the landmarks' visibility; the least of
+    those a joint is made from). Spine 1-3 lie at 1/4, 1/2, 3/4 from the pelvis to the neck, the
+    collars halfway from the neck to each shoulder."""
+    world = np.asarray(lm.world, dtype=np.float32) * np.array([1.0, -1.0, -1.0], np.float32)
+    vis = np.asarray(lm.visibility, dtype=np.float32)
+    joints = np.zeros((len(world), 22, 3), np.float32)
+    conf = np.zeros((len(world), 22), np.float32)
+    for j, marks in _JOINT_LANDMARKS.items():
+        joints[:, j] = world[:, list(marks)].mean(1)
+        conf[:, j] = vis[:, list(marks)].min(1)
+    for j, t in ((3, 0.25), (6, 0.5), (9, 0.75)):
+        joints[:, j] = joints[:, 0] + t * (joints[:, 12] - joints[:, 0])
+        conf[:, j] = np.minimum(conf[:, 0], conf[:, 12])
+    for j, shoulder in ((13, 16), (14, 17)):
+        joints[:, j] = (joints[:, 12] + joints[:, shoulder]) / 2
+        conf[:, j] = np.minimum(conf[:, 12], conf[:, shoulder])
+    return joints, conf
+
+
 def landmark_features(lm: BlazePoseLandmarks) -> np.ndarray:
     """Landmarks of B images -> ``(B, 265)`` float32 features (layout :data:`FEATURE_SLICES`)."""
     b = len(lm)
@@ -342,6 +373,11 @@ class BlazePoseEncoder(ModalityEncoder):
         seen = [(vis[:, knee] >= LEG_SEEN_VISIBILITY) & (vis[:, ankle] >= LEG_SEEN_VISIBILITY)
                 for knee, ankle in LEG_LANDMARKS]
         return (f[:, FEATURE_SLICES["found"].start] > 0.5) & (seen[0] | seen[1])
+
+    def body_joints(self, features: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """Features ``(B, 265)`` -> the world landmarks as the 22 canonical joints ``(B, 22, 3)``
+        and their confidences ``(B, 22)`` (:func:`landmark_joints`)."""
+        return landmark_joints(landmarks_from_features(torch.as_tensor(features).cpu().numpy()))
 
     def extra_repr(self) -> str:
         env = self.env_dir or f"{default_env_dir()} (default)"

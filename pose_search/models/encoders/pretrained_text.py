@@ -32,6 +32,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from pose_search.checkpoint import file_sha256
+from pose_search.models.encoders.backbone_pool import BackbonePool, fill_workers
 from pose_search.models.encoders.base import ModalityEncoder
 from pose_search.models.encoders.minilm import SHA256, load_backbone, minilm_dir
 from pose_search.models.encoders.text import TextTopping, masked_mean
@@ -167,8 +168,12 @@ class PretrainedTextEncoder(ModalityEncoder):
         # "-int8-single": the int8 backbone run one text at a time (older "-int8" caches were filled
         # in padded batches, whose outputs depend on the batch; they are not reused)
         name = f"{self.backbone_id}-L{self.cfg.max_tokens}" + ("-int8-single" if self.cfg.int8 else "")
-        root = cache_dir() / "text_tokens" / name
-        return TokenCache(root, self.hidden).table(texts, self.token_outputs, progress=progress)
+        cache = TokenCache(cache_dir() / "text_tokens" / name, self.hidden)
+        workers = fill_workers(len(cache.missing(texts))) if self.cfg.int8 else 1
+        if workers == 1:  # (the float backbone runs padded batches: its threads are kept busy)
+            return cache.table(texts, self.token_outputs, progress=progress)
+        with BackbonePool(PretrainedTextEncoder, asdict(self.cfg), workers) as pool:  # one thread each: see backbone_pool
+            return cache.table(texts, pool, batch=64 * workers, progress=progress)
 
     @torch.no_grad()
     def encode_texts(self, texts: list[str], cached: bool = False, batch: int = 256,

@@ -29,6 +29,7 @@ import torch
 log = logging.getLogger(__name__)
 
 ComputeFn = Callable[[list[str]], list[np.ndarray]]  # texts -> per text (L_i, H) token outputs
+PART_TEXTS = 8192  # texts per part: a fill cut short keeps the parts it finished
 
 
 class TokenTable:
@@ -85,26 +86,34 @@ class TokenCache:
                 known[text] = (p, int(offsets[i]), int(offsets[i + 1] - offsets[i]))
         return parts, known
 
+    def missing(self, texts: Sequence[str]) -> list[str]:
+        """The distinct ``texts`` that the cache does not hold yet."""
+        known = self._parts()[1]
+        return list(dict.fromkeys(t for t in texts if t not in known))
+
     def table(self, texts: Sequence[str], compute: ComputeFn, batch: int = 64,
-              progress: bool = False) -> TokenTable:
-        """The token outputs of ``texts`` (in that order), computing and storing the missing ones."""
+              progress: bool = False, part_texts: int = PART_TEXTS) -> TokenTable:
+        """The token outputs of ``texts`` (in that order), computing the missing ones and storing
+        them in parts of ``part_texts`` texts (a run killed mid-fill resumes after its last part)."""
         parts, known = self._parts()
         missing = sorted({t for t in texts if t not in known}, key=len)  # similar lengths batch well
         if missing:
-            self._write(missing, compute, batch, progress)
+            from tqdm import tqdm
+
+            with tqdm(total=len(missing), desc="text backbone", unit="text", disable=not progress) as bar:
+                for s in range(0, len(missing), part_texts):
+                    self._write(missing[s : s + part_texts], compute, batch, bar.update)
             parts, known = self._parts()
         where = np.asarray([known[t] for t in texts], np.int64).reshape(-1, 3)
         return TokenTable(parts, where, self.hidden)
 
-    def _write(self, texts: list[str], compute: ComputeFn, batch: int, progress: bool) -> None:
-        from tqdm import tqdm
-
+    def _write(self, texts: list[str], compute: ComputeFn, batch: int, done: Callable[[int], object]) -> None:
+        """Compute ``texts`` in batches of ``batch`` (``done(n)`` after each) and store them as one part."""
         outputs: list[np.ndarray] = []
-        with tqdm(total=len(texts), desc="text backbone", unit="text", disable=not progress) as bar:
-            for s in range(0, len(texts), batch):
-                chunk = compute(texts[s : s + batch])
-                outputs += [np.asarray(x, np.float16) for x in chunk]
-                bar.update(len(chunk))
+        for s in range(0, len(texts), batch):
+            chunk = compute(texts[s : s + batch])
+            outputs += [np.asarray(x, np.float16) for x in chunk]
+            done(len(chunk))
         offsets = np.zeros(len(texts) + 1, np.int64)
         offsets[1:] = np.cumsum([len(x) for x in outputs])
         self.root.mkdir(parents=True, exist_ok=True)

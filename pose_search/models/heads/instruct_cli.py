@@ -12,7 +12,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="a trained instructions run (pose-search train instructions)")
     parser.add_argument("--from", dest="source", required=True, help="pose A: a dataset id (with --data), "
-                        "a .npy/.npz pose file or an image")
+                        "a .npy/.npz/.json pose file or an image")
     parser.add_argument("--to", dest="target", required=True, help="pose B: same kinds as --from")
     parser.add_argument("--data", help="dataset directory, when --from/--to are ids")
     parser.add_argument("--sample", action="store_true", help="sample instead of greedy decoding")
@@ -25,7 +25,7 @@ def resolve_input(value: str, data: str | None, fit: bool = True) -> dict[str, A
     image (``fit=False``: the whole photo ``(1, 3, H, W)``, for image encoders that take any size)."""
     import numpy as np
 
-    from pose_search.body.io import load_pose_file
+    from pose_search.body.io import POSE_FILE_SUFFIXES, load_pose_file
     from pose_search.models.encoders.image import load_query_image
 
     path = Path(value)
@@ -33,10 +33,10 @@ def resolve_input(value: str, data: str | None, fit: bool = True) -> dict[str, A
         if not path.is_file():
             raise FileNotFoundError(f"image file {value!r} does not exist")
         return {"images": load_query_image(path, fit=fit)[None]}
-    if path.suffix.lower() in (".npy", ".npz"):
+    if path.suffix.lower() in POSE_FILE_SUFFIXES:
         return {"poses": load_pose_file(path)[None]}
     if data is None:
-        raise ValueError(f"{value!r} is neither an image nor a .npy/.npz pose file; for a dataset id give --data")
+        raise ValueError(f"{value!r} is neither an image nor a .npy/.npz/.json pose file; for a dataset id give --data")
     from pose_search.data.schema import POSES_TABLE
     from pose_search.data.store import open_table
 
