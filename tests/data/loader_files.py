@@ -136,7 +136,8 @@ def write_amass_mixed(root: Path) -> dict[str, np.ndarray]:
 
 # ----------------------------------------------------------------------------- AMASS / PoseScript / PoseFix
 def write_posescript(tmp_path: Path) -> tuple[Path, Path]:
-    """A PoseScript release folder (5 pose ids, captions) over 2 AMASS sequences; (posescript, amass)."""
+    """A PoseScript release folder (6 pose ids in train / val / test; id 4 has no caption) over 2
+    AMASS sequences; (posescript, amass)."""
     amass = tmp_path / "amass"
     write_amass(amass, "CMU/01/01_01_poses.npz", amass_poses([0.0, 0.3, 0.8, 1.5, 2.5]))
     write_amass(amass, "BMLmovi/S1/S1_poses.npz", amass_poses([-2.0, 1.0], lean=0.3, dim=165), smplx=True)
@@ -144,14 +145,14 @@ def write_posescript(tmp_path: Path) -> tuple[Path, Path]:
     ps.mkdir()
     ids = {"0": ["CMU", "01/01_01_poses.npz", 1], "1": ["CMU", "CMU/01/01_01_poses.npz", 2],
            "2": ["BMLmovi", "BMLmovi/S1/S1_poses.npz", 0], "3": ["BMLmovi", "S1/S1_poses.npz", 1],
-           "4": ["CMU", "CMU/01/01_01_poses.npz", 4]}
+           "4": ["CMU", "CMU/01/01_01_poses.npz", 4], "5": ["CMU", "CMU/01/01_01_poses.npz", 3]}
     (ps / "ids_2_dataset_sequence_and_frame_index_100k.json").write_text(json.dumps(ids))
     (ps / "train_ids_100k.json").write_text(json.dumps([0, 1, 2]))
     (ps / "val_ids_100k.json").write_text(json.dumps([3]))
-    (ps / "test_ids_100k.json").write_text(json.dumps([4]))
+    (ps / "test_ids_100k.json").write_text(json.dumps([4, 5]))
     (ps / "posescript_human_6293.json").write_text(json.dumps({"0": "human text zero", "3": "human three"}))
     (ps / "posescript_auto_100k.json").write_text(json.dumps(
-        {"0": ["auto 0a", "auto 0b"], "1": ["auto 1"], "2": ["auto 2"], "3": ["auto 3"]}))
+        {"0": ["auto 0a", "auto 0b"], "1": ["auto 1"], "2": ["auto 2"], "3": ["auto 3"], "5": ["auto 5"]}))
     return ps, amass
 
 
@@ -163,14 +164,16 @@ def write_posefix(ps: Path) -> Path:
     pf.mkdir()
     ids = "ids_2_dataset_sequence_and_frame_index_100k.json"  # the PoseFix release ships it too
     (pf / ids).write_text((ps / ids).read_text())
-    (pf / "pair_id_2_pose_ids.json").write_text(json.dumps([[0, 1], [2, 3], [1, 2], [3, 4]]))
+    (pf / "pair_id_2_pose_ids.json").write_text(json.dumps([[0, 1], [2, 3], [1, 2], [3, 4], [5, 0]]))
     (pf / "train_out_sequence_pair_ids.json").write_text(json.dumps([2]))
     (pf / "val_in_sequence_pair_ids.json").write_text(json.dumps([1]))
-    for name in ("val_out", "test_in", "test_out"):
+    for name in ("val_out", "test_in"):
         (pf / f"{name}_sequence_pair_ids.json").write_text("[]")
+    (pf / "test_out_sequence_pair_ids.json").write_text(json.dumps([4]))
     (pf / "train_in_sequence_pair_ids.json").write_text(json.dumps([0, 3]))
     (pf / "posefix_human_6157.json").write_text(json.dumps({"0": "turn right and bend"}))
-    (pf / "posefix_auto_135305.json").write_text(json.dumps({"0": ["a0"], "1": ["a1"], "2": ["a2"], "3": ["a3"]}))
+    (pf / "posefix_auto_135305.json").write_text(json.dumps({"0": ["a0"], "1": ["a1"], "2": ["a2"], "3": ["a3"],
+                                                             "4": ["a4"]}))
     return pf
 
 

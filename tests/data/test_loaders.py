@@ -50,13 +50,16 @@ def test_posescript_rows_canonical_and_captioned(posescript: tuple[Path, Path]) 
     ps, amass = posescript
     rows = list(load_dataset("posescript", ps, amass, render_fn=png_bytes, joints_fn=fk))
     table = pose_rows_to_table(rows)
-    assert table.column("id").to_pylist() == ["posescript:0", "posescript:1", "posescript:2", "posescript:3"]
+    # every split of the release: train 0-2, val 3, test 5 (4 has no caption: skipped)
+    assert table.column("id").to_pylist() == ["posescript:0", "posescript:1", "posescript:2", "posescript:3",
+                                              "posescript:5"]
     by_id = {r["id"]: r for r in rows}
     assert by_id["posescript:0"]["captions"] == ["human text zero", "auto 0a", "auto 0b"]
     # shipped captions: the human file's are "human", PoseScript's automatic ones "posescript"
     assert by_id["posescript:0"]["caption_kinds"] == ["human", "posescript", "posescript"]
     assert table.column("caption_kinds").to_pylist()[0] == ["human", "posescript", "posescript"]
     assert by_id["posescript:3"]["split"] == "val" and by_id["posescript:3"]["captions"][0] == "human three"
+    assert by_id["posescript:5"]["split"] == "test" and by_id["posescript:5"]["captions"] == ["auto 5"]
     for r in rows:  # upright, heading removed
         joints = np.asarray(r["joints"]).reshape(22, 3)
         assert joints[15, 1] > joints[0, 1] + 0.4 and abs(joints[0]).max() < 1e-6
@@ -77,7 +80,8 @@ def test_posefix_pairs_and_in_sequence_yaw(posescript: tuple[Path, Path]) -> Non
     poses_t, pairs_t = pose_rows_to_table(pose_rows), pair_rows_to_table(pair_rows)
     ids = set(poses_t.column("id").to_pylist())
     # pair 3 uses pose 4, which has no caption -> skipped; the others reference existing rows
-    assert pairs_t.column("pair_id").to_pylist() == ["posefix:0", "posefix:2", "posefix:1"]
+    assert pairs_t.column("pair_id").to_pylist() == ["posefix:0", "posefix:2", "posefix:1", "posefix:4"]
+    assert next(r for r in pair_rows if r["pair_id"] == "posefix:4")["split"] == "test"
     for r in pair_rows:
         assert r["a_id"] in ids and r["b_id"] in ids
     p0 = next(r for r in pair_rows if r["pair_id"] == "posefix:0")

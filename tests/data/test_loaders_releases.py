@@ -157,7 +157,7 @@ def test_posefix_release_takes_pose_captions_from_posescript(tmp_path: Path) -> 
                              report=report))
     poses, pairs = split_rows(rows)
     pose_rows_to_table(poses), pair_rows_to_table(pairs)
-    assert sorted(p["split"] for p in pairs) == ["train", "train", "val"]
+    assert sorted(p["split"] for p in pairs) == ["test", "train", "train", "val"]  # every split
     assert report.skipped == {"PoseFix pairs: no pose caption": 1}
     ids = json.loads((ps / "ids_2_dataset_sequence_and_frame_index_100k.json").read_text())
     by_id = {r["id"]: r for r in poses}
