@@ -56,7 +56,7 @@ def embed(run: Path, seed_modalities: tuple[str, ...], batch: int = 512) -> dict
     """Seeds ``(S, 512)`` (+ their modality labels) and text->pose queries per val caption."""
     import torch
 
-    from pose_search.checkpoint import load_module
+    from pose_search.models.catalog import load_module
     from pose_search.models.features import load_features
 
     torch.set_num_threads(os.cpu_count() or 1)

@@ -45,8 +45,8 @@ def main() -> None:
     from indexing.build import _dataset_modalities
     from indexing.embed import embed_in_process, run_embedding
     from indexing.table import commit_staging
-    from pose_search.api import copy_model, load_model, model_files
     from pose_search.models.features import split_size
+    from pose_search.runs import copy_model, load_model, model_files
 
     cpus = os.cpu_count() or 1
     work = Path(tempfile.mkdtemp(prefix="embed_bench_"))

@@ -26,8 +26,8 @@ PAPER = {  # Table 3, BEDLAM-Script val, PA-MPJPE mm (secondary source: shared/r
 
 
 def main() -> None:
-    from pose_search.api import load_model
     from pose_search.models.heads.hps_pipeline import evaluate_hps
+    from pose_search.runs import load_model
     from training.driver import TrainConfig, fit
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])

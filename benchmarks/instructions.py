@@ -26,12 +26,13 @@ PAPER = {  # Table 2 (secondary source, shared/reference/poseembroider.md 7): BE
 
 
 def main() -> None:
-    from pose_search.api import load_model
     from pose_search.data.generate import GenerateConfig
     from pose_search.data.generate import run as generate
     from pose_search.models.heads.instruction_pipeline import evaluate_instructions
+    from pose_search.models.pair_features import for_config
+    from pose_search.runs import load_model
+    from pose_search_app.build import INSTRUCTIONS_CPU
     from training.driver import TrainConfig, fit
-    from ui.build import INSTRUCTIONS_CPU
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--root", default="experiments/synthetic")
@@ -48,8 +49,9 @@ def main() -> None:
     fix = root / "fix"
     seconds = {}
     start = time.perf_counter()
-    generate(fix, GenerateConfig(kind="fix", size=args.size, seed=1, val_fraction=0.15,
-                                 pair_feature=str(runs / "posetext")), workers=os.cpu_count() or 1)
+    fix_cfg, pair_features = for_config(GenerateConfig(kind="fix", size=args.size, seed=1, val_fraction=0.15,
+                                                       pair_feature=str(runs / "posetext")))
+    generate(fix, fix_cfg, workers=os.cpu_count() or 1, pair_features=pair_features)
     seconds["data"] = round(time.perf_counter() - start, 1)
     start = time.perf_counter()
     fit(TrainConfig(task="pairtext", run_dir=str(runs / "pairtext"), data=str(fix), epochs=args.pairtext_epochs,

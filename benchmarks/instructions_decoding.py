@@ -13,8 +13,8 @@ from pathlib import Path
 
 
 def main() -> None:
-    from pose_search.api import load_model
     from pose_search.models.heads.instruction_pipeline import evaluate_instructions
+    from pose_search.runs import load_model
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--root", default="experiments/synthetic")

@@ -17,7 +17,7 @@ import torch
 
 
 def main() -> None:
-    from pose_search.checkpoint import load_module
+    from pose_search.models.catalog import load_module
     from pose_search.models.encoders.tokenizer import TextTokenizer
     from pose_search.models.features import load_features
     from training.tasks.instructions import load_pairs, pick_text, tokenize_texts

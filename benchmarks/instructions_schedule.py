@@ -10,7 +10,7 @@ the seconds per step. Variants:
 - ``2x256 init N(0,1)``: ``nn.Embedding``'s default init; scaled by sqrt(d), tokens are ~16x
   the sinusoidal positions;
 - ``2x256 init d^-1/2``: the shipped init (scaled tokens at unit scale);
-- ``2x128 init d^-1/2``: the shipped CPU decoder (``ui.build.INSTRUCTIONS_CPU``).
+- ``2x128 init d^-1/2``: the shipped CPU decoder (``pose_search_app.build.INSTRUCTIONS_CPU``).
 
 Then a bag-of-words probe: does the pair of representations predict which words the instruction
 uses? An MLP from (A, B, B - A) to the multi-hot vocabulary, val BCE against the word-prior

@@ -33,7 +33,7 @@ class Drawer:
     """Front-view renders of bodies ``(22, 3)`` poses (+ anny shapes) with one fixed setting."""
 
     def __init__(self) -> None:
-        from pose_search.body.model import create_body_model
+        from pose_search.body.backends import create_body_model
         from pose_search.body.parts import anny_part_borders
         from pose_search.data.render import CameraSettings, RenderSettings
 
@@ -66,11 +66,11 @@ def _pa_mpjpe(pred: np.ndarray, gt: np.ndarray) -> float:
 
 def mesh_picture(root: Path, out: Path, n: int, seed: int, draw: Drawer) -> Path:
     """Image | recovered from the image | from image + text | ground truth, for ``n`` val rows."""
-    from pose_search.api import load_model
     from pose_search.data.schema import POSES_TABLE
     from pose_search.data.store import open_table
-    from pose_search.models.encoders.image import decode_images
+    from pose_search.models.encoders.image_files import decode_images
     from pose_search.models.heads.hps_pipeline import recover_body
+    from pose_search.runs import load_model
 
     pipe = load_model(root / "runs" / "hps_poseembroider")
     table = open_table(root / "data", POSES_TABLE)
@@ -114,9 +114,9 @@ def instruction_picture(root: Path, out: Path, n: int, seed: int, draw: Drawer) 
     """Pose A | pose B | generated and reference instructions, for ``n`` val pairs."""
     import pyarrow.compute as pc
 
-    from pose_search.api import load_model
     from pose_search.data.schema import PAIRS_TABLE, POSES_TABLE
     from pose_search.data.store import open_table
+    from pose_search.runs import load_model
 
     fix = root / "fix"
     pipe = load_model(root / "runs" / "instructions_poseembroider")

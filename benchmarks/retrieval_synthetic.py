@@ -63,8 +63,8 @@ def main() -> None:
     from indexing.build import BuildConfig, build
     from pose_search.data.generate import GenerateConfig
     from pose_search.data.generate import run as generate
+    from pose_search_app.build import TEXT_CPU
     from training.driver import TrainConfig, fit
-    from ui.build import TEXT_CPU
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--root", default="experiments/synthetic")
@@ -73,6 +73,10 @@ def main() -> None:
     p.add_argument("--posevae-epochs", type=int, default=4)
     p.add_argument("--posetext-epochs", type=int, default=15)
     p.add_argument("--posetext-lr", type=float, default=5e-4)
+    p.add_argument("--posetext-lr-decay", choices=("none", "cosine"), default="none")
+    p.add_argument("--text-max-tokens", type=int, default=None,
+                   help="the topping's token limit (default: the demo's, TEXT_CPU); PoseScript-style "
+                        "captions have a median of 77-112 MiniLM tokens")
     p.add_argument("--text-model", choices=("pretrained", "scratch"), default="pretrained")
     p.add_argument("--image-epochs", type=int, default=8)
     p.add_argument("--core-epochs", type=int, default=10)
@@ -106,13 +110,19 @@ def main() -> None:
         path = runs / run / "metrics.jsonl"
         return path.exists() and len(path.read_text().splitlines()) >= epochs
 
-    stage("posevae", trained("posevae", args.posevae_epochs), lambda: train("posevae", args.posevae_epochs, 128, 1e-3), timings, timings_path)
+    # the PoseVAE is trained only where it is the cores' pose encoder
+    stage("posevae", args.pose_encoder != "posevae" or trained("posevae", args.posevae_epochs),
+          lambda: train("posevae", args.posevae_epochs, 128, 1e-3), timings, timings_path)
     # pretrained: the frozen MiniLM with the CPU-sized topping (its token outputs cached once per
     # caption); scratch: the ablation, a ~1 M-parameter DistilBERT layout trained from random weights
-    text_cfg = TEXT_CPU if args.text_model == "pretrained" else SCRATCH_TEXT_CPU
+    text_cfg = dict(TEXT_CPU) if args.text_model == "pretrained" else dict(SCRATCH_TEXT_CPU)
+    if args.text_max_tokens is not None:
+        if args.text_model != "pretrained":
+            p.error("--text-max-tokens sets the pretrained topping's limit: it needs --text-model pretrained")
+        text_cfg["max_tokens"] = args.text_max_tokens
     stage("posetext", trained("posetext", args.posetext_epochs),
           lambda: train("posetext", args.posetext_epochs, 128, args.posetext_lr, text_model=args.text_model,
-                        model_config={"text": text_cfg}), timings, timings_path)
+                        model_config={"text": text_cfg}, lr_decay=args.posetext_lr_decay), timings, timings_path)
     # the default CNN backbone (the small ViT did not leave the mean pose in 3 CPU epochs); no
     # augmentation: val images are renders of the same kind, and it costs CPU time
     stage("image", args.image_encoder == "blazepose" or trained("image", args.image_epochs),
@@ -143,13 +153,15 @@ def main() -> None:
         "epochs": {"posevae": args.posevae_epochs, "posetext": args.posetext_epochs,
                    "image": args.image_epochs if args.image_encoder == "cnn" else None, "core": args.core_epochs},
         "text_model": args.text_model,
+        "text_encoder": text_cfg,
+        "posetext": {"lr": args.posetext_lr, "lr_decay": args.posetext_lr_decay},
         "image_encoder": args.image_encoder,
         "pose_encoder": args.pose_encoder,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
         "stage_seconds": timings,
         "results": results,
         "paper_bedlam_script_val": PAPER,
-        "chance_R@10": 100.0 * 10 / max(1, _val_rows(runs)),
+        "chance_R@10": 100.0 * 10 / max(1, _val_rows(runs / ("poseembroider" + suffix))),
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(out, indent=2) + "\n")
@@ -157,18 +169,18 @@ def main() -> None:
                       for k, v in results.items()}, indent=2))
 
 
-def _val_rows(runs: Path) -> int:
+def _val_rows(run: Path) -> int:
     from pose_search.models.features import load_features
 
-    path = runs / "poseembroider" / "features" / "val.safetensors"
+    path = run / "features" / "val.safetensors"
     return len(load_features(path)["ids"]) if path.exists() else 0
 
 
 @torch.no_grad()
 def evaluate(run: Path) -> dict[str, float]:
     """Final numbers: the best core on the val features, caption 0 for every text."""
-    from pose_search.checkpoint import load_module
     from pose_search.metrics.retrieval import retrieval_metrics
+    from pose_search.models.catalog import load_module
     from pose_search.models.features import load_features
 
     core = load_module(run / "best" / "core").eval()

@@ -90,6 +90,7 @@ def main() -> None:
     from indexing.service import SearchService
     from indexing.table import ANN_DIR, MODEL_DIR, read_info, write_hit_cache, write_info
     from pose_search.checkpoint import read_config
+    from pose_search.query import Query
 
     torch.set_num_threads(os.cpu_count() or 1)
     src, work = Path(args.index), Path(args.work)
@@ -102,7 +103,7 @@ def main() -> None:
         t = time.perf_counter()
         version, method = _grow_table(src, work, args.rows, args.seed)
         timings["write_table"] = round(time.perf_counter() - t, 1)
-        from pose_search.api import load_model
+        from pose_search.runs import load_model
 
         model = load_model(work / MODEL_DIR)
         queries = cross_modal_queries(model, src, "pose", tuple(src_info["modalities"]))
@@ -132,7 +133,7 @@ def main() -> None:
         assert len(hits) == 10 and hits[0].caption
     for t in texts[20:220]:  # the same path, split into its steps
         s0 = time.perf_counter()
-        q = service.encode("pose", text=t).float().numpy()
+        q = service.encode(Query.make(text=t)).float().numpy()
         s1 = time.perf_counter()
         _, rows = service.search_vectors(q, "pose", 10)
         s2 = time.perf_counter()

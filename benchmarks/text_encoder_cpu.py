@@ -9,7 +9,7 @@ batch, and what do the topping's length buckets save.
    filled before) and for :meth:`PretrainedTextEncoder.backbone_tokens` (one text at a time since),
    and the texts/s of each way of filling the cache.
 2. **Topping length buckets.** One training step (forward + backward) of the CPU topping
-   (``ui.build.TEXT_CPU``) on a batch of 128 captions drawn like PoseText's batches (one random
+   (``pose_search_app.build.TEXT_CPU``) on a batch of 128 captions drawn like PoseText's batches (one random
    caption per pose: long PoseScript ones and short everyday ones), as one padded pass
    (``TextTopping._pooled``) and in length buckets (``TextTopping.forward``); the two outputs'
    max difference.
@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     from pose_search.models.encoders.pretrained_text import PretrainedTextEncoder
-    from ui.build import TEXT_CPU
+    from pose_search_app.build import TEXT_CPU
 
     torch.manual_seed(args.seed)
     enc = PretrainedTextEncoder(**TEXT_CPU).eval()

@@ -45,14 +45,14 @@ def _token_available() -> bool:
 
 
 def entrypoint(command: Sequence[str]) -> str:
-    """The job's shell command: ``pose-search ...`` becomes ``python -m pose_search ...`` so the
+    """The job's shell command: ``pose-search ...`` becomes ``python -m pose_search_app ...`` so the
     shipped checkout's code runs, not whatever version a node has installed."""
     if not command:
         raise ValueError("no command to submit: give it after `--`, e.g. "
                          "`pose-search cluster submit -- pose-search train core ...`")
     args = list(command)
     if args[0] == "pose-search":
-        args = ["python", "-m", "pose_search", *args[1:]]
+        args = ["python", "-m", "pose_search_app", *args[1:]]
     return shlex.join(args)
 
 

@@ -46,7 +46,7 @@ def ray_bin() -> str:
 
 def _node_env() -> dict[str, str]:
     """The environment of the node processes: this interpreter's bin first on PATH, so a job's
-    ``python -m pose_search ...`` runs with the same packages as this command."""
+    ``python -m pose_search_app ...`` runs with the same packages as this command."""
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("RAY_DEDUP_LOGS", "0")

@@ -37,9 +37,9 @@ from indexing.table import (
     write_info,
 )
 from pose_search import storage
-from pose_search.api import copy_model as _copy_model_files
-from pose_search.api import model_files as _model_files
-from pose_search.api import model_fingerprint as _fingerprint
+from pose_search.runs import copy_model as _copy_model_files
+from pose_search.runs import model_files as _model_files
+from pose_search.runs import model_fingerprint as _fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -103,9 +103,10 @@ def _check_split(data: Path | str, split: str) -> None:
 def build(cfg: BuildConfig, progress: bool = True) -> dict[str, Any]:
     """Build or update the index ``cfg.out``; returns its ``index.json`` content."""
     from indexing.embed import run_embedding
-    from pose_search.api import PoseSearchModel, load_model
     from pose_search.data.store import read_manifest
+    from pose_search.models.search_model import PoseSearchModel
     from pose_search.resources import check_count
+    from pose_search.runs import load_model
 
     if cfg.ann not in ("auto", "flat", "hnsw", "ivfpq", "lance"):
         raise ValueError(f"ann {cfg.ann!r}: expected auto, flat, hnsw, ivfpq or lance")

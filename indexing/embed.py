@@ -33,7 +33,7 @@ READ_COLUMNS = ["id", "split", "family", "source", "meta", "pose", "captions", "
 
 def _images(batch: dict[str, list]) -> torch.Tensor:
     """``(B, 3, 256, 192)`` float images of a batch: stored bytes, else the file at image_path."""
-    from pose_search.models.encoders.image import decode_images, load_image_file
+    from pose_search.models.encoders.image_files import decode_images, load_image_file
 
     out = []
     for i, (data, path) in enumerate(zip(batch["image"], batch["image_path"])):
@@ -51,7 +51,7 @@ def embed_batch(model: Any, batch: pa.Table, data_dir: str, modalities: Sequence
                 device: torch.device | str = "cpu") -> pa.Table:
     """Dataset rows (Arrow, :data:`READ_COLUMNS`) -> index rows (:func:`index_schema`).
 
-    ``model``: a :class:`pose_search.api.PoseSearchModel`; vectors ``(B, D)`` are the core's
+    ``model``: a :class:`pose_search.models.search_model.PoseSearchModel`; vectors ``(B, D)`` are the core's
     reference embeddings of each modality in ``modalities`` (text: the first caption).
     """
     d = batch.to_pydict()
@@ -82,7 +82,7 @@ class Embedder:
 
     def __init__(self, model_dir: str, data_dir: str, modalities: Sequence[str], skip_ids: Sequence[str] = (),
                  threads: int = 1, gpu: bool = False) -> None:
-        from pose_search.api import load_model
+        from pose_search.runs import load_model
 
         torch.set_num_threads(max(1, threads))
         self.device = torch.device("cuda" if gpu else "cpu")

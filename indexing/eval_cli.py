@@ -35,8 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _hps(args: argparse.Namespace) -> int:
-    from pose_search.api import load_model
     from pose_search.models.heads.hps_pipeline import HPSPipeline, evaluate_hps
+    from pose_search.runs import load_model
 
     pipe = load_model(args.model)
     if not isinstance(pipe, HPSPipeline):
@@ -55,11 +55,11 @@ def _hps(args: argparse.Namespace) -> int:
 
 
 def _instructions(args: argparse.Namespace) -> int:
-    from pose_search.api import load_model
     from pose_search.models.heads.instruction_pipeline import (
         InstructionPipeline,
         evaluate_instructions,
     )
+    from pose_search.runs import load_model
 
     pipe = load_model(args.model)
     if not isinstance(pipe, InstructionPipeline):

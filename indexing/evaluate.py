@@ -63,7 +63,8 @@ def _exact_ranks(gallery: torch.Tensor, match: torch.Tensor):
 def evaluate_retrieval(model_run: str | Path, data: str | Path, split: str = "val", index: str | Path | None = None,
                        plot: str | Path | None = None, progress: bool = True) -> dict[str, Any]:
     """Metrics ``{"exact": {...}, "index": {"exact": {...}, "ann": {...}, "mRecall_difference": x}}``."""
-    from pose_search.api import PoseSearchModel, load_model
+    from pose_search.models.search_model import PoseSearchModel
+    from pose_search.runs import load_model
 
     model = load_model(model_run)
     if not isinstance(model, PoseSearchModel):
@@ -77,7 +78,7 @@ def evaluate_retrieval(model_run: str | Path, data: str | Path, split: str = "va
     if index is not None:
         from indexing.table import INFO_FILE, read_info
         from pose_search import storage
-        from pose_search.api import model_files, model_fingerprint
+        from pose_search.runs import model_files, model_fingerprint
 
         local_index = storage.local_copy(index, exclude=("staging",), pointer=INFO_FILE)  # a URI: a mirror
         own_model = (str(model_run).rstrip("/") == storage.join(index, "model")) if storage.is_uri(index) else \

@@ -33,19 +33,16 @@ def _filters(items: list[str]) -> dict[str, list[str]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from indexing.service import MAX_K, SearchService, check_filters
-    from pose_search.models.encoders.tokenizer import check_query_text
+    from indexing.service import SearchService
+    from pose_search.query import Query
 
-    filters = check_filters(_filters(args.filter))
     if args.text is None and args.image is None and args.pose is None:
         raise ValueError("empty query: give --text, --image and/or --pose")
-    if not 1 <= args.k <= MAX_K:  # checked before the model loads
-        raise ValueError(f"-k {args.k}: expected 1 to {MAX_K} results")
-    if args.text is not None:
-        check_query_text(args.text)
+    # checked here, before the model loads
+    query = Query.make(text=args.text, image=args.image, pose=args.pose, target=args.target, k=args.k,
+                       filters=_filters(args.filter))
     service = SearchService(args.index)
-    hits = service.search(image=args.image, text=args.text, pose=args.pose, target=args.target, k=args.k,
-                          filters=filters or None)
+    hits = service.search(query)
     for note in service.photo_notes(args.image) if args.image is not None else []:
         print(f"note: {note}", file=sys.stderr)
     if args.json:

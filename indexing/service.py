@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from indexing.rows import RowLookup
 from indexing.table import (
     ANN_DIR,
     INFO_FILE,
@@ -39,16 +39,12 @@ from indexing.table import (
 )
 from pose_search.messages import brief
 from pose_search.models.encoders.base import PersonNotFound
-from pose_search.models.encoders.image import MAX_PHOTO_SIDE, load_query_image  # noqa: F401 (re-exported)
-from pose_search.models.encoders.tokenizer import check_query_text
+from pose_search.models.encoders.image_files import MAX_PHOTO_SIDE, load_query_image  # noqa: F401 (re-exported)
+from pose_search.query import CAPTION_FILTER, FILTER_COLUMNS, MAX_K, Query, check_filters  # noqa: F401 (re-exported)
 
-MAX_K = 1000
 # SearchService.photo_notes: a query photo whose legs are out of view (a portrait, a crop)
 LEGS_NOT_VISIBLE = ("the legs are not visible in the photo: only its upper body can match, "
                     "the legs of the results are a guess")
-FILTER_COLUMNS = ("split", "family", "source")
-# not a column match: keeps rows any of whose captions contains the value (case-insensitive)
-CAPTION_FILTER = "caption"
 HIT_COLUMNS = ["id", "split", "family", "source", "pose", "captions", "image_ref", "meta"]
 
 
@@ -74,44 +70,6 @@ class Hit:
         return d
 
 
-def _as_list(value: Any) -> list:
-    return list(value) if isinstance(value, (list, tuple)) else [value]
-
-
-def _ndim(value: Any) -> int:
-    """Dimensions of an array-like; -1 when it is none (the pose check then says why)."""
-    try:
-        return int(np.ndim(value))
-    except (TypeError, ValueError):
-        return -1
-
-
-def check_filters(filters: Any) -> dict[str, list[str]]:
-    """``{column: [values]}`` from a filters mapping; ValueError naming the bad key or value."""
-    if not isinstance(filters, Mapping):
-        raise ValueError(f"filters: expected a mapping like {{'split': 'val'}}, got {type(filters).__name__}")
-    out: dict[str, list[str]] = {}
-    for key, value in filters.items():
-        if key not in (*FILTER_COLUMNS, CAPTION_FILTER):
-            raise ValueError(f"filter {brief(key)}: expected one of {(*FILTER_COLUMNS, CAPTION_FILTER)}")
-        values = _as_list(value)
-        if not values or not all(isinstance(v, str) for v in values):
-            raise ValueError(f"filter {brief(key)}: expected a string or a non-empty list of strings, got {brief(value)}")
-        out[key] = values
-    return out
-
-
-def load_query_pose(value: Any) -> torch.Tensor:
-    """A ``(22, 3)`` / ``(B, 22, 3)`` array or a ``.npy`` / ``.npz`` / ``.json`` pose file -> ``(B, 22, 3)``."""
-    from pose_search.body.convention import validate_pose
-    from pose_search.body.io import load_pose_file
-
-    pose = validate_pose(load_pose_file(value) if isinstance(value, (str, Path)) else value)
-    if len(pose) == 0:
-        raise ValueError("empty query: pose holds no poses (0, 22, 3)")
-    return pose
-
-
 class SearchService:
     """Query an index directory built by ``pose-search index build`` (a path, or a URI such as
     ``s3://...``, mirrored locally first)."""
@@ -119,7 +77,7 @@ class SearchService:
     def __init__(self, index_dir: str | Path, device: str = "cpu") -> None:
         from indexing.ann import load_index
         from pose_search import storage
-        from pose_search.api import load_model
+        from pose_search.runs import load_model
 
         try:
             self.root = storage.local_copy(index_dir, exclude=("staging",), pointer=INFO_FILE)
@@ -136,6 +94,7 @@ class SearchService:
         except (ValueError, OSError) as exc:
             raise IndexDirError(f"index {str(self.root)!r}: cannot open its table: {exc}") from exc
         self.rows = self.table.count_rows()
+        self.lookup = RowLookup(self.table, "index")  # ids and filter columns, read once
         self._hit_cache = open_hit_cache(self.root, int(self.info["table_version"]), self.rows)
         self.indexes = {}
         for m in self.modalities:
@@ -147,38 +106,52 @@ class SearchService:
             if len(self.indexes[m]) != self.rows:
                 raise IndexDirError(f"index {str(self.root)!r}: the {m} ANN index has {len(self.indexes[m])} "
                                     f"rows, the table {self.rows}; rebuild with `pose-search index build`")
-        self._columns: dict[str, np.ndarray] = {}
         self._vectors: dict[str, np.ndarray] = {}
+
+    def describe(self) -> dict[str, Any]:
+        """What this index holds: ``rows``, ``modalities``, the ``model`` (core and encoder
+        architectures, where it came from, its fingerprint), the ``ann`` indexes and the ``data``
+        it was built from."""
+        from pose_search.checkpoint import read_config
+        from pose_search.runs import CORE, ENCODERS, RunDir
+
+        model = RunDir(self.root / MODEL_DIR)
+        encoders = {m: read_config(model.path / ENCODERS / m)["name"] for m in self.modalities
+                    if (model.path / ENCODERS / m).is_dir()}
+        core = model.part(CORE)
+        return {"rows": self.rows, "modalities": list(self.modalities),
+                "model": {"core": read_config(core)["name"] if core else None, "encoders": encoders,
+                          "source": self.info.get("model_source"), "fingerprint": self.info.get("model_fingerprint")},
+                "ann": dict(self.info.get("ann", {})), "data": self.info.get("data")}
+
+    def row(self, item_id: str, columns: list[str]) -> dict[str, Any]:
+        """``columns`` of the row ``item_id``; :class:`~indexing.rows.UnknownIdError` when there is none."""
+        return self.lookup.get(item_id, columns)
 
     # ------------------------------------------------------------------ queries
     @torch.no_grad()
-    def encode(self, target: str, image: Any = None, text: Any = None, pose: Any = None) -> torch.Tensor:
-        """Query vectors ``(B, D)`` in ``target``'s space for the given inputs (any subset);
+    def encode(self, query: Query) -> torch.Tensor:
+        """Query vectors ``(B, D)`` in ``query.target``'s space for its inputs (any subset);
         :class:`PersonNotFound` for images without a person (a batch's: named by file name)."""
+        self._check_target(query.target)
+        inputs: dict[str, Any] = {}
+        if query.texts is not None:
+            inputs["texts"] = list(query.texts)
+        if query.poses is not None:
+            inputs["poses"] = query.poses.to(self.device)
+        if query.images is not None:
+            inputs["images"] = self._query_images(list(query.images))
+        try:
+            return self.model.query(query.target, **inputs)
+        except PersonNotFound as exc:
+            if query.images is None or len(query.images) < 2:
+                raise
+            names = [Path(x).name if isinstance(x, (str, Path)) else f"#{i}" for i, x in enumerate(query.images)]
+            raise PersonNotFound.in_images(exc.indices, len(query.images), names) from None
+
+    def _check_target(self, target: str) -> None:
         if target not in self.modalities:
             raise ValueError(f"target {brief(target)}: this index holds {', '.join(self.modalities)}")
-        inputs: dict[str, Any] = {}
-        if text is not None:
-            texts = _as_list(text)
-            if not texts:
-                raise ValueError("empty query: text must be non-empty strings")
-            inputs["texts"] = [check_query_text(t) for t in texts]
-        if pose is not None:
-            inputs["poses"] = load_query_pose(pose).to(self.device)
-        if image is not None:
-            images = _as_list(image)
-            if not images:
-                raise ValueError("empty query: no image given")
-            inputs["images"] = self._query_images(images)
-        if not inputs:
-            raise ValueError("empty query: give at least one of image, text, pose")
-        try:
-            return self.model.query(target, **inputs)
-        except PersonNotFound as exc:
-            if image is None or len(images) < 2:
-                raise
-            names = [Path(x).name if isinstance(x, (str, Path)) else f"#{i}" for i, x in enumerate(images)]
-            raise PersonNotFound.in_images(exc.indices, len(images), names) from None
 
     @torch.no_grad()
     def photo_notes(self, image: Any) -> list[str]:
@@ -206,28 +179,31 @@ class SearchService:
             return [load_query_image(x, fit=False).to(self.device) for x in images]
         return torch.stack([load_query_image(x) for x in images]).to(self.device)
 
-    def search(self, image: Any = None, text: Any = None, pose: Any = None, target: str = "pose", k: int = 10,
-               filters: dict[str, Any] | None = None) -> list[Hit] | list[list[Hit]]:
-        """Top-``k`` rows of the ``target`` column for the query; a list of lists for batches."""
-        if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k <= 0:
-            raise ValueError(f"k={brief(k)}: expected a positive integer")
-        if k > MAX_K:
-            raise ValueError(f"k={k}: at most {MAX_K} results per query")
-        batched = isinstance(text, (list, tuple)) or isinstance(image, (list, tuple)) or (
-            pose is not None and not isinstance(pose, (str, Path)) and _ndim(pose) == 3)
-        filters = check_filters(filters) if filters is not None else None
-        q = self.encode(target, image=image, text=text, pose=pose).float().cpu().numpy()
-        scores, rows = self.search_vectors(q, target, min(int(k), self.rows), filters)
+    def search(self, query: Query | None = None, **inputs: Any) -> list[Hit] | list[list[Hit]]:
+        """Top-``k`` rows of the ``target`` column for ``query`` (or for ``Query.make(**inputs)``:
+        ``image``, ``text``, ``pose``, ``target``, ``k``, ``filters``); a list of lists for batches."""
+        if query is None:
+            query = Query.make(**inputs)
+        elif inputs:
+            raise ValueError(f"give a Query or its parts, not both ({', '.join(sorted(inputs))})")
+        self._check_target(query.target)
+        q = self.encode(query).float().cpu().numpy()
+        scores, rows = self._search_vectors(q, query.target, min(query.k, self.rows), query.filters)
         hits = [self._hits(s, r) for s, r in zip(scores, rows)]
-        return hits if batched else hits[0]
+        return hits if query.batched else hits[0]
 
     def search_vectors(self, queries: np.ndarray, target: str, k: int,
                        filters: dict[str, Any] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """ANN search of ``(Q, D)`` query vectors -> (scores, rows) ``(Q, k)``; rows -1 = none."""
+        self._check_target(target)
+        return self._search_vectors(queries, target, k, check_filters(filters or {}))
+
+    def _search_vectors(self, queries: np.ndarray, target: str, k: int,
+                        filters: dict[str, tuple[str, ...]]) -> tuple[np.ndarray, np.ndarray]:
         index = self.indexes[target]
-        if filters is None or (isinstance(filters, Mapping) and not filters):
+        if not filters:
             return index.search(queries, k)
-        allowed = self._filter_mask(check_filters(filters))
+        allowed = self.lookup.mask(filters)
         n_allowed = int(allowed.sum())
         if n_allowed == 0:
             return np.full((len(queries), k), -np.inf, np.float32), np.full((len(queries), k), -1, np.int64)
@@ -254,29 +230,6 @@ class SearchService:
         return out_s, out_r
 
     # ------------------------------------------------------------------ helpers
-    def _filter_mask(self, filters: dict[str, list[str]]) -> np.ndarray:
-        mask = np.ones(self.rows, dtype=bool)
-        for key, values in filters.items():
-            if key == CAPTION_FILTER:
-                mask &= self._caption_mask(values)
-                continue
-            if key not in self._columns:
-                col = self.table.to_table(columns=[key]).column(0).to_numpy(zero_copy_only=False)
-                self._columns[key] = col.astype(str)
-            mask &= np.isin(self._columns[key], values)
-        return mask
-
-    def _caption_mask(self, needles: list[str]) -> np.ndarray:
-        """Rows any of whose captions contains any of ``needles`` (case-insensitive)."""
-        needles = [n.strip().lower() for n in needles if n.strip()]
-        if not needles:
-            raise ValueError("filter 'caption': expected a non-empty substring")
-        if CAPTION_FILTER not in self._columns:
-            caps = self.table.to_table(columns=["captions"]).column(0).to_pylist()
-            self._columns[CAPTION_FILTER] = np.asarray(["\n".join(c or []).lower() for c in caps], dtype=object)
-        joined = self._columns[CAPTION_FILTER]
-        return np.fromiter((any(n in c for n in needles) for c in joined), dtype=bool, count=len(joined))
-
     def _column_vectors(self, modality: str) -> np.ndarray:
         if modality not in self._vectors:
             col = self.table.to_table(columns=[vector_column(modality)]).column(0).combine_chunks()

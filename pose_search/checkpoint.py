@@ -150,23 +150,3 @@ def load_weights(module: nn.Module, state: dict[str, torch.Tensor], where: str) 
         raise CheckpointError(f"checkpoint {where} does not fit the architecture: " + "; ".join(parts))
     module.load_state_dict(state, strict=True)
     return module
-
-
-def load_module(directory: str | Path) -> nn.Module:
-    """Rebuild the module saved in ``directory`` (registry name + config + weights)."""
-    from pose_search.models.registry import create_model
-
-    meta = read_config(directory)
-    try:
-        module = create_model(meta["name"], **meta["config"])
-    except ValueError as exc:
-        raise CheckpointError(f"checkpoint {str(directory)!r}: {exc}") from None
-    hook = getattr(module, "load_extra", None)
-    if callable(hook):
-        try:
-            hook(Path(directory))
-        except CheckpointError:
-            raise
-        except (ValueError, FileNotFoundError) as exc:  # e.g. a corrupt tokenizer beside the weights
-            raise CheckpointError(f"checkpoint {str(directory)!r}: {exc}") from None
-    return load_weights(module, load_state(directory, meta.get("weights_sha256")), repr(str(directory)))

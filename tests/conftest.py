@@ -13,6 +13,12 @@ torch.set_num_threads(1)
 _REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("ANNY_CACHE_DIR", str(_REPO / ".cache" / "anny"))
 os.environ.setdefault("WARP_CACHE_PATH", str(_REPO / ".cache" / "warp"))
+# Ray Train's controller collects each worker's report of an epoch when it polls them, every 2 s by
+# default, and a worker's next report waits for that (a one-slot queue): an epoch of the tiny test
+# models (well under a second) took 2 s, and every run waited up to 2 s more to end. Polling more
+# often only shortens those waits (the processes here and the children started with this
+# environment: Ray passes the variable on to its controller and workers).
+os.environ.setdefault("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "0.2")
 
 
 @pytest.fixture(scope="session")

@@ -27,7 +27,7 @@ def test_library_does_not_import_the_application_stack():
 
 
 def test_cli_help_runs():
-    out = subprocess.run([sys.executable, "-m", "pose_search", "--help"], capture_output=True, text=True, timeout=120)
+    out = subprocess.run([sys.executable, "-m", "pose_search_app", "--help"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "data" in out.stdout
 
 

@@ -37,8 +37,8 @@ def photos(tmp_path_factory) -> dict[str, Path]:
 def blaze_core(tmp_path_factory, tiny_encoders) -> Path:
     """A core run whose image encoder is BlazePose (tiny pose/text encoders, random-init core)."""
     from pose_search.checkpoint import save_module
+    from pose_search.models.catalog import create_model
     from pose_search.models.encoders.blazepose import BlazePoseEnvError, env_python
-    from pose_search.models.registry import create_model
     from tests.tiny import make_core_run
 
     try:
@@ -65,7 +65,7 @@ def blaze_runs(tmp_path_factory, blaze_core, tiny_dataset) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def blaze_model(blaze_core):
-    from pose_search.api import load_model
+    from pose_search.runs import load_model
 
     model = load_model(blaze_core)
     yield model
@@ -91,7 +91,7 @@ def blaze_index(tmp_path_factory, blaze_core, tiny_dataset) -> Path:
 
 
 def _photo(path: Path) -> torch.Tensor:
-    from pose_search.models.encoders.image import load_query_image
+    from pose_search.models.encoders.image_files import load_query_image
 
     return load_query_image(path, fit=False)  # BlazePose takes the whole photo
 
@@ -136,7 +136,7 @@ def test_index_embedding_keeps_dataset_images_without_a_person(blaze_model, tiny
     images = rows.column("image").to_pylist()
     rows = rows.set_column(rows.schema.get_field_index("image"), "image",
                            pa.array([blank.getvalue(), *images[1:]], rows.schema.field("image").type))
-    from pose_search.models.encoders.image import decode_images
+    from pose_search.models.encoders.image_files import decode_images
 
     assert not blaze_model.features(images=decode_images([blank.getvalue()]))["image"].any()  # nobody
     out = embed_batch(blaze_model, rows, str(tiny_dataset), ("image", "pose", "text"))
@@ -148,7 +148,7 @@ def test_index_embedding_keeps_dataset_images_without_a_person(blaze_model, tiny
 def test_cnn_image_encoder_cannot_tell(tiny_core_run):
     """Our CNN / ViT (trained on renders) have no person detector: nothing is checked, any image
     gets an embedding (documented; ``detects_person`` says so)."""
-    from pose_search.api import load_model
+    from pose_search.runs import load_model
 
     model = load_model(tiny_core_run)
     assert not model.detects_person
@@ -173,7 +173,7 @@ def test_service_refuses_a_photo_of_nobody(blaze_index, photos):
 
 
 def _cli(argv: list[str], capsys) -> tuple[int, str, str]:
-    from pose_search.cli import main
+    from pose_search_app.cli import main
 
     code = main(argv)
     out = capsys.readouterr()
@@ -252,7 +252,7 @@ FULL_BODY = Path(__file__).resolve().parent.parent / "benchmarks" / "data" / "re
 def test_legs_out_of_view_are_told_from_blazepose_visibility(blaze_model, photos):
     """A waist-up portrait (astronaut.jpg) has no leg in view, a full-body frame of the real-photo
     benchmark has; an encoder without landmarks cannot tell."""
-    from pose_search.models.encoders.image import load_query_image
+    from pose_search.models.encoders.image_files import load_query_image
 
     portrait = load_query_image(str(photos["person"]), fit=False)
     full = load_query_image(str(FULL_BODY), fit=False)
@@ -268,7 +268,7 @@ def test_legs_out_of_view_are_told_from_blazepose_visibility(blaze_model, photos
 
 
 def test_cnn_image_encoder_cannot_tell_the_legs(tiny_core_run):
-    from pose_search.api import load_model
+    from pose_search.runs import load_model
 
     model = load_model(tiny_core_run)
     assert model.legs_visible(torch.rand(1, 3, 256, 192)) is None

@@ -146,9 +146,9 @@ def test_index_served_from_object_storage(tmp_path, s3, monkeypatch, tiny_index,
 
 def test_data_generate_writes_to_a_uri(tmp_path, s3, monkeypatch):
     """`data generate --out s3://...`: generated locally, uploaded with the manifest last."""
-    from pose_search.cli import main
     from pose_search.data.schema import POSES_TABLE
     from pose_search.data.store import open_table, read_manifest
+    from pose_search_app.cli import main
 
     monkeypatch.setenv("POSE_SEARCH_CACHE", str(tmp_path / "cache"))
     uri = "s3://pose-search/data/generated"

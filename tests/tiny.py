@@ -25,8 +25,8 @@ def make_dataset(out: Path) -> Path:
 def make_encoders(root: Path, dataset: Path) -> dict[str, Path]:
     """Checkpoint directories of random-init tiny encoders, by modality."""
     from pose_search.checkpoint import save_module
+    from pose_search.models.catalog import create_model
     from pose_search.models.encoders.tokenizer import TextTokenizer
-    from pose_search.models.registry import create_model
     from training.tasks.data import load_split
 
     torch.manual_seed(0)
@@ -42,8 +42,8 @@ def make_encoders(root: Path, dataset: Path) -> dict[str, Path]:
 
 def make_core_run(run: Path, encoders: dict[str, Path]) -> Path:
     """A core run directory as training leaves it (encoders/ + best/core), random-init tiny core."""
-    from pose_search.checkpoint import load_module, save_module
-    from pose_search.models.registry import create_model
+    from pose_search.checkpoint import save_module
+    from pose_search.models.catalog import create_model, load_module
 
     torch.manual_seed(0)
     dims = {}
@@ -71,7 +71,7 @@ def make_index(out: Path, core_run: Path, dataset: Path) -> Path:
 
 def representation_size(run: Path, core_run: Path) -> int:
     """Copy the core run into ``run/representation`` as training does; its representation size."""
-    from pose_search.api import copy_model, load_model, model_files
+    from pose_search.runs import copy_model, load_model, model_files
 
     rep = load_model(copy_model(model_files(core_run), run / "representation"))
     return int(rep.representation(texts=["a pose"]).shape[1])
@@ -82,7 +82,7 @@ def make_hps_run(run: Path, core_run: Path, dataset: Path) -> Path:
     import roma
 
     from pose_search.checkpoint import save_module
-    from pose_search.models.registry import create_model
+    from pose_search.models.catalog import create_model
     from training.tasks.data import load_split
 
     torch.manual_seed(0)
@@ -96,8 +96,8 @@ def make_hps_run(run: Path, core_run: Path, dataset: Path) -> Path:
 def make_instructions_run(run: Path, core_run: Path) -> Path:
     """A random-init tiny instruction generator over the core, with the text encoder's tokenizer."""
     from pose_search.checkpoint import save_module
+    from pose_search.models.catalog import create_model
     from pose_search.models.encoders.tokenizer import TOKENIZER_FILE, TextTokenizer
-    from pose_search.models.registry import create_model
 
     torch.manual_seed(0)
     rep_dim = representation_size(run, core_run)

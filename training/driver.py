@@ -25,58 +25,20 @@ import logging
 import os
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from pose_search import storage
+from training.config import TrainConfig
 
 log = logging.getLogger(__name__)
 
 STATE_FILE = "train_state.pt"  # optimiser + counters, our own file, loaded with weights_only=True
 METRICS_FILE = "metrics.jsonl"
 RUN_CONFIG_FILE = "run.json"
-MAX_EPOCHS = 100_000
-MAX_BATCH_SIZE = 1 << 16
-MAX_CPUS_PER_WORKER = 1024.0
-
-
-@dataclass
-class TrainConfig:
-    """Everything a training run needs besides the task's own options (``task_options``)."""
-
-    task: str
-    run_dir: str
-    data: str = ""
-    epochs: int = 10
-    batch_size: int = 128
-    lr: float = 2e-4
-    weight_decay: float = 0.0
-    seed: int = 1
-    workers: int = 1
-    gpu: bool = False
-    cpus_per_worker: float = 0.5  # fractional: two whole-CPU actors deadlock a 2-core node
-    max_failures: int = 2
-    val_every: int = 1
-    task_options: dict[str, Any] = field(default_factory=dict)
-
-    def check(self) -> None:
-        """Types and bounds of every field, before anything is read or any cluster asked."""
-        from pose_search.resources import MAX_WORKERS, check_amount, check_count
-        from training.tasks import TASKS
-
-        if self.task not in TASKS:
-            raise ValueError(f"unknown task {self.task!r}; expected one of {sorted(TASKS)}")
-        for name, high in (("epochs", MAX_EPOCHS), ("batch_size", MAX_BATCH_SIZE), ("workers", MAX_WORKERS),
-                           ("val_every", MAX_EPOCHS)):
-            check_count(name, getattr(self, name), 1, high)
-        check_count("max_failures", self.max_failures, -1, MAX_EPOCHS)
-        check_amount("cpus_per_worker", self.cpus_per_worker, MAX_CPUS_PER_WORKER)
-        check_amount("lr", self.lr, 1e3)
-        if not isinstance(self.gpu, bool):
-            raise ValueError(f"gpu must be True or False, got {self.gpu!r}")
 
 
 def check_cluster_fits(cfg: TrainConfig) -> None:
@@ -262,7 +224,7 @@ def fit(cfg: TrainConfig) -> dict[str, Any]:
 
     from training.tasks import TASKS
 
-    cfg.check()
+    cfg.check(TASKS)
     # workers may run in another working directory (or on another node): absolute paths or URIs
     if not storage.is_uri(cfg.run_dir):
         cfg.run_dir = str(Path(cfg.run_dir).absolute())
@@ -278,7 +240,7 @@ def fit(cfg: TrainConfig) -> dict[str, Any]:
     if not ray.is_initialized():
         ray.init(include_dashboard=False, logging_level=logging.WARNING, configure_logging=False)
     check_cluster_fits(cfg)  # before Ray is asked: it would wait for ever for workers it cannot place
-    _write_run_config(run_dir, cfg)
+    _write_run_config(run_dir, cfg, task.options.as_dict())
     storage.publish(run_dir, cfg.run_dir, [p.name for p in run_dir.iterdir() if p.name != "ray"])
     resources = {"CPU": cfg.cpus_per_worker}
     if cfg.gpu:
@@ -303,7 +265,8 @@ def _absolute_paths(task: str, options: dict[str, Any]) -> dict[str, Any]:
     run in another directory)."""
     from training.tasks import TASKS
 
-    paths = TASKS[task].path_options if task in TASKS else frozenset()
+    paths = TASKS[task].options_type.path_options if task in TASKS else frozenset()
+
     def local(v: Any) -> bool:  # a path here (not a URI, nor a name such as a frozen encoder's)
         return isinstance(v, str) and bool(v) and not storage.is_uri(v) and Path(v).exists()
 
@@ -324,6 +287,8 @@ def _check_run_config(run_dir: Path, cfg: TrainConfig) -> None:
                              "use a new run directory")
 
 
-def _write_run_config(run_dir: Path, cfg: TrainConfig) -> None:
+def _write_run_config(run_dir: Path, cfg: TrainConfig, options: dict[str, Any]) -> None:
+    """``run.json``: the run's settings as given, and ``options``: the task's typed options in full
+    (defaults included; for reading, a resume compares the settings as given)."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / RUN_CONFIG_FILE).write_text(json.dumps(asdict(cfg), indent=2, sort_keys=True) + "\n")
+    (run_dir / RUN_CONFIG_FILE).write_text(json.dumps({**asdict(cfg), "options": options}, indent=2, sort_keys=True) + "\n")

@@ -125,7 +125,7 @@ class Bodies:
     def model(self) -> Any:
         with self._build_lock:
             if self._model is None:
-                from pose_search.body.model import create_body_model
+                from pose_search.body.backends import create_body_model
 
                 self._model = create_body_model(self.backend)
             return self._model

@@ -22,7 +22,6 @@ batching saves; numbers in ``benchmarks/README.md``, from ``benchmarks/ui_load.p
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import zlib
 from collections.abc import Hashable
@@ -32,15 +31,16 @@ from typing import Any
 
 import numpy as np
 
-from indexing.service import MAX_K, Hit, SearchService, load_query_image
+from indexing.rows import RowLookup, UnknownIdError
+from indexing.service import Hit, SearchService, load_query_image
 from pose_search import storage
 from pose_search.messages import brief
 from pose_search.models.encoders.base import PersonNotFound
 from pose_search.models.encoders.tokenizer import check_query_text
+from pose_search.query import Query
 from ui.assets import Bodies, FileCache
 from ui.batcher import MicroBatcher
 from ui.results import ExplorerPage, InstructionResult, MeshResult, PoseInput, ResultCard, present
-from ui.tables import RowLookup, UnknownIdError
 
 __all__ = ["BackendConfig", "ExplorerPage", "HeadMissingError", "InstructionResult", "MeshResult", "PoseInput",
            "ResultCard", "UIBackend"]
@@ -93,15 +93,6 @@ def _photo(image: Any, pipe: Any) -> Any:
     return load_query_image(image, fit=not (pipe is not None and pipe.representation_model.image_any_size))
 
 
-def check_k(k: Any) -> int:
-    """``k`` as an int in ``1..MAX_K`` (a UI number field may send a float)."""
-    if isinstance(k, bool) or not isinstance(k, (int, float, np.integer, np.floating)) or k != int(k):
-        raise ValueError(f"k={brief(k)}: expected a whole number of results")
-    if not 1 <= int(k) <= MAX_K:
-        raise ValueError(f"k={int(k)}: expected between 1 and {MAX_K} results")
-    return int(k)
-
-
 def _default_data_dir(info: dict[str, Any]) -> str | None:
     """The dataset the index was built from, when it is still where the index says (a path or a
     URI)."""
@@ -120,10 +111,9 @@ class UIBackend:
 
         self.config = config or BackendConfig()
         self.service = SearchService(index_dir, device=self.config.device)
-        self.index_dir = self.service.root  # local (a mirror when given as a URI)
         self.index_source = str(index_dir)  # as given, for the Status tab
-        self.index = RowLookup(self.service.table, "index")
-        self.data_dir = str(data_dir) if data_dir else _default_data_dir(self.service.info)
+        self.index = self.service.lookup
+        self.data_dir = str(data_dir) if data_dir else _default_data_dir(self.service.describe())
         self.dataset: RowLookup | None = None
         if self.data_dir is not None:
             read_manifest(self.data_dir)  # a clear error for a wrong --data
@@ -144,13 +134,9 @@ class UIBackend:
     def _load_head(run: str | Path | None, kind: str) -> Any:
         if not run:
             return None
-        if kind == "hps":
-            from pose_search.models.heads.hps_pipeline import load_hps_pipeline
+        from pose_search.runs import load_head
 
-            return load_hps_pipeline(storage.local_copy(run, exclude=("ray", "representations")))
-        from pose_search.models.heads.instruction_pipeline import load_instruction_pipeline
-
-        return load_instruction_pipeline(storage.local_copy(run, exclude=("ray", "representations")))
+        return load_head(run, kind)
 
     def close(self) -> None:
         """Stop the batcher and remove the backend's files."""
@@ -164,7 +150,6 @@ class UIBackend:
                split: str | None = None, caption_contains: str | None = None) -> list[ResultCard]:
         """Top-``k`` rows of ``target`` for any mix of a text, an image (encoded bytes or an
         ``(H, W, 3)`` array) and a pose (a result / dataset id, or a .npy/.npz pose file)."""
-        k = check_k(k)
         text = _clean(text)
         if not isinstance(target, str) or target not in self.service.modalities:
             raise ValueError(f"target {brief(target)}: this index holds {', '.join(self.service.modalities)}")
@@ -172,11 +157,12 @@ class UIBackend:
         image = image if present(image) else None
         if text is None and image is None and pose is None:
             raise ValueError("empty query: type a description, upload an image or choose a pose")
-        filters = self.search_filters(split, caption_contains)
-        if self._batcher is not None and image is None and pose is None:
-            hits = self._batcher.submit(self._batch_key(target, k, filters), text)
+        query = Query.make(text=text, image=image, pose=pose, target=target, k=k,
+                           filters=self.search_filters(split, caption_contains))
+        if self._batcher is not None and query.texts is not None and query.images is None and query.poses is None:
+            hits = self._batcher.submit(self._batch_key(query), query.texts[0])
         else:
-            hits = self.service.search(image=image, text=text, pose=pose, target=target, k=k, filters=filters)
+            hits = self.service.search(query)
         return [self._card(h) for h in hits]
 
     def photo_notes(self, image: Any) -> list[str]:
@@ -187,16 +173,18 @@ class UIBackend:
     def search_texts(self, texts: list[str], target: str = "pose", k: Any = 10,
                      filters: dict[str, Any] | None = None) -> list[list[ResultCard]]:
         """Several text queries in one encoder call (no batcher: the caller batched already)."""
-        hits = self.service.search(text=list(texts), target=target, k=check_k(k), filters=filters or None)
+        hits = self.service.search(text=list(texts), target=target, k=k, filters=filters)
         return [[self._card(h) for h in row] for row in hits]
 
     @staticmethod
-    def _batch_key(target: str, k: int, filters: dict[str, Any] | None) -> Hashable:
-        return target, k, json.dumps(filters, sort_keys=True)
+    def _batch_key(query: Query) -> Hashable:
+        """What text queries must share to be encoded and searched together."""
+        return query.target, query.k, tuple(sorted(query.filters.items()))
 
     def _search_text_batch(self, key: Hashable, texts: list[str]) -> list[list[Hit]]:
         target, k, filters = key  # type: ignore[misc]
-        return self.service.search(text=list(texts), target=target, k=k, filters=json.loads(filters))
+        # each text was checked when its own query was made
+        return self.service.search(Query(texts=tuple(texts), target=target, k=k, filters=dict(filters), batched=True))
 
     def search_filters(self, split: str | None, caption_contains: str | None) -> dict[str, Any] | None:
         """The service's filters for a split ("any": none) and a caption substring (blank: none)."""
@@ -379,24 +367,16 @@ class UIBackend:
 
     def status(self) -> dict[str, Any]:
         """What this UI serves: index size and modalities, the model, the ANN backend, the heads."""
-        from pose_search.checkpoint import read_config
-
-        info = self.service.info
-        model_dir = self.index_dir / "model"
-        encoders = {m: read_config(model_dir / "encoders" / m)["name"] for m in self.service.modalities
-                    if (model_dir / "encoders" / m).is_dir()}
-        core = next((read_config(model_dir / w / "core")["name"] for w in ("best", "last")
-                     if (model_dir / w / "core").is_dir()), None)
+        index = self.service.describe()
         ann = {m: f"{a.get('kind', '?')} ({'LanceDB' if a.get('kind') == 'lance' else 'FAISS'}"
-                  f"{', GPU' if a.get('gpu') else ''})" for m, a in info.get("ann", {}).items()}
+                  f"{', GPU' if a.get('gpu') else ''})" for m, a in index["ann"].items()}
         batching = ({"mode": "micro-batcher", "window_ms": self.config.batch_window_ms,
                      "max_batch": self.config.max_batch, "workers": self.config.batch_workers,
                      **self._batcher.stats.as_dict()}
                     if self._batcher is not None else {"mode": "off"})
         return {
-            "index": self.index_source, "rows": self.service.rows, "modalities": list(self.service.modalities),
-            "model": {"core": core, "encoders": encoders, "source": info.get("model_source"),
-                      "fingerprint": info.get("model_fingerprint")},
+            "index": self.index_source, "rows": index["rows"], "modalities": index["modalities"],
+            "model": index["model"],
             "ann": ann, "data": str(self.data_dir) if self.data_dir else None,
             "heads": {"hps": str(self.hps_run) if self.hps is not None else None,
                       "instructions": str(self.instructions_run) if self.instructions is not None else None},

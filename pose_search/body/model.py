@@ -1,8 +1,8 @@
 """`BodyModel`: (pose, shape) -> 22 SMPL-X body joints and a mesh, behind a registry of backends.
 
 Backends register themselves by name (``anny``: the free default; ``smplx``: real SMPL-X files)
-and are built with :func:`create_body_model`. Every backend speaks the canonical convention of
-:mod:`pose_search.body.convention`: input poses ``(B, 22, 3)`` axis-angle, outputs in the
+and are built with :func:`pose_search.body.backends.create_body_model`. Every backend speaks the
+canonical convention of :mod:`pose_search.body.convention`: input poses ``(B, 22, 3)`` axis-angle, outputs in the
 canonical frame (+y up, facing +z, +x = body's left), metres, the pelvis at ``transl``.
 """
 
@@ -87,33 +87,11 @@ _BODY_MODELS: dict[str, Callable[..., BodyModel]] = {}
 
 
 def register_body_model(name: str) -> Callable[[Callable[..., BodyModel]], Callable[..., BodyModel]]:
-    """Class decorator: make a backend available to :func:`create_body_model` under ``name``."""
+    """Class decorator: make a backend available under ``name``
+    (:func:`pose_search.body.backends.create_body_model`)."""
 
     def wrap(factory: Callable[..., BodyModel]) -> Callable[..., BodyModel]:
         _BODY_MODELS[name] = factory
         return factory
 
     return wrap
-
-
-def list_body_models() -> list[str]:
-    """Names of the registered backends."""
-    _import_backends()
-    return sorted(_BODY_MODELS)
-
-
-def create_body_model(name: str = "anny", **kwargs: object) -> BodyModel:
-    """Build a body model backend by name (``anny`` or ``smplx``); kwargs go to the backend."""
-    _import_backends()
-    try:
-        factory = _BODY_MODELS[name]
-    except KeyError:
-        raise ValueError(
-            f"unknown body model {name!r}; available: {', '.join(sorted(_BODY_MODELS))}"
-        ) from None
-    return factory(**kwargs)
-
-
-def _import_backends() -> None:
-    # Importing the modules runs their @register_body_model decorators.
-    from pose_search.body import anny_backend, smplx_backend  # noqa: F401

@@ -23,7 +23,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +32,10 @@ import torch
 
 from pose_search.body.convention import normalize_heading
 from pose_search.data.manifest import build_manifest
-from pose_search.data.pairing.features import HANDMADE, pair_features, resolve_pair_feature
+from pose_search.data.pairing.features import HANDMADE, PairFeatureFn, handmade_pair_features
 from pose_search.data.schema import (
     EVERYDAY_CAPTIONS,
+    GENERATOR_VERSION,
     PAIRS_TABLE,
     POSES_TABLE,
     pair_rows_to_table,
@@ -50,9 +51,6 @@ from pose_search.data.store import (
 
 log = logging.getLogger(__name__)
 
-# v2: 4 everyday captions after the 3 PoseScript-style ones, and the caption_kinds column;
-# v3: the search-box captions always say a bend, a kick or a wide stance
-GENERATOR_VERSION = "synthetic-v3"
 KINDS = ("script", "fix")
 MAX_SIZE = 50_000_000  # every pose is planned in memory at once (~1 kB each with its sampling pool)
 
@@ -299,11 +297,16 @@ def run(
     cfg: GenerateConfig,
     workers: int = 1,
     progress: Callable[[int, int], None] | None = None,
+    pair_features: PairFeatureFn | None = None,
 ) -> dict[str, Any]:
-    """Generate (or resume) a synthetic dataset in ``out``; returns its manifest."""
+    """Generate (or resume) a synthetic dataset in ``out``; returns its manifest.
+
+    ``pair_features``: the feature function of a learned ``cfg.pair_feature`` (a PoseText model,
+    resolved with :func:`pose_search.models.pair_features.for_config`); None for ``"pose"``."""
     cfg.check()
-    if cfg.kind == "fix":  # a PoseText path is stored resolved (absolute, its checkpoint folder)
-        cfg = replace(cfg, pair_feature=resolve_pair_feature(cfg.pair_feature))
+    if cfg.kind == "fix" and cfg.pair_feature != HANDMADE and pair_features is None:
+        raise ValueError(f"pair_feature {cfg.pair_feature!r}: a learned pair feature needs its model's feature "
+                         "function (pose_search.models.pair_features.for_config resolves both)")
     out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -324,7 +327,7 @@ def run(
         if progress:
             progress(n_done, len(plan.ids))
     if cfg.kind == "fix":
-        _build_pairs(out, cfg, plan)
+        _build_pairs(out, cfg, plan, pair_features or handmade_pair_features)
     seconds = time.perf_counter() - start
     manifest = build_manifest(out, cfg, status="complete", seconds=seconds)
     write_json_atomic(out / "manifest.json", manifest)
@@ -346,7 +349,7 @@ def _map_chunks(todo: list, topology: str, workers: int) -> Iterator[list[dict[s
         yield from pool.map(build_chunk, todo)
 
 
-def _build_pairs(out: Path, cfg: GenerateConfig, plan: PosePlan) -> None:
+def _build_pairs(out: Path, cfg: GenerateConfig, plan: PosePlan, features: PairFeatureFn) -> None:
     """Mine pairs over the pool (per split) and write their instructions."""
     from pose_search.body.skeleton import neutral_joints
     from pose_search.data.captioning import posecode_signature
@@ -362,7 +365,7 @@ def _build_pairs(out: Path, cfg: GenerateConfig, plan: PosePlan) -> None:
         if len(idx) < 2:
             continue
         sig = posecode_signature(joints[idx], plan.poses[idx], rng=rng)
-        feats = pair_features(cfg.pair_feature, joints[idx], plan.poses[idx])
+        feats = features(joints[idx], plan.poses[idx])
         pairs = mine_pairs(feats, sig, plan.sequence[idx], plan.times[idx], rng=rng)
         if not pairs:
             continue

@@ -8,7 +8,7 @@ from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any
 
-from pose_search.data.schema import PAIRS_TABLE, POSES_TABLE
+from pose_search.data.schema import GENERATOR_VERSION, PAIRS_TABLE, POSES_TABLE
 from pose_search.data.store import read_table, table_exists
 
 
@@ -32,7 +32,7 @@ def build_manifest(root: str | Path, config: Any, *, status: str, seconds: float
     manifest: dict[str, Any] = {
         "kind": cfg.get("kind", "script"),
         "source": source,
-        "generator_version": _generator_version(),
+        "generator_version": GENERATOR_VERSION,
         "seed": cfg.get("seed"),
         "config": cfg,
         "status": status,
@@ -58,9 +58,3 @@ def build_manifest(root: str | Path, config: Any, *, status: str, seconds: float
         )
         manifest["instruction_statistics"] = caption_statistics(t.column("instructions").to_pylist())
     return manifest
-
-
-def _generator_version() -> str:
-    from pose_search.data.generate import GENERATOR_VERSION
-
-    return GENERATOR_VERSION

@@ -20,6 +20,11 @@ import pyarrow as pa
 
 from pose_search.body.convention import NUM_BODY_JOINTS
 
+# the synthetic generator's version, the "source" of its rows (pose_search.data.generate)
+# v2: 4 everyday captions after the 3 PoseScript-style ones, and the caption_kinds column;
+# v3: the search-box captions always say a bend, a kick or a wide stance
+GENERATOR_VERSION = "synthetic-v3"
+
 POSE_DIM = 3 * NUM_BODY_JOINTS  # 66: flattened (22, 3) axis-angle
 JOINTS_DIM = 3 * NUM_BODY_JOINTS  # 66: flattened (22, 3) positions in metres
 SPLITS = ("train", "val", "test")

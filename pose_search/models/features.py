@@ -62,7 +62,7 @@ def dataset_features(
             pose = torch.tensor(np.asarray(batch["pose"], dtype=np.float32).reshape(-1, 22, 3))
             out["pose"].append(encoders["pose"].encode(pose).float().numpy())
         if "image" in encoders:
-            from pose_search.models.encoders.image import decode_images, load_image_file
+            from pose_search.models.encoders.image_files import decode_images, load_image_file
 
             if any(b is None for b in batch["image"]):
                 imgs = torch.stack([decode_images([b])[0] if b is not None else load_image_file(p)

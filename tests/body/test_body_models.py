@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
+from pose_search.body.backends import create_body_model, list_body_models
 from pose_search.body.convention import JOINT_INDEX as J
-from pose_search.body.model import create_body_model, list_body_models
 from pose_search.body.skeleton import REST_JOINTS, forward_kinematics
 
 

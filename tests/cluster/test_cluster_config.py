@@ -15,7 +15,7 @@ CLUSTER = Path(cli.__file__).resolve().parent
 
 def test_entrypoint_runs_the_shipped_checkout():
     assert jobs.entrypoint(["pose-search", "train", "core", "--run", "s3://b/r x"]) == \
-        "python -m pose_search train core --run 's3://b/r x'"
+        "python -m pose_search_app train core --run 's3://b/r x'"
     assert jobs.entrypoint(["python", "script.py"]) == "python script.py"
     with pytest.raises(ValueError, match="no command"):
         jobs.entrypoint([])
@@ -55,7 +55,7 @@ def test_address_resolution(tmp_path, monkeypatch):
 
 
 def test_cli_errors_are_clear(tmp_path, monkeypatch, capsys):
-    from pose_search.cli import main
+    from pose_search_app.cli import main
 
     monkeypatch.setenv("POSE_SEARCH_CACHE", str(tmp_path))
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
@@ -76,7 +76,7 @@ def test_cli_errors_are_clear(tmp_path, monkeypatch, capsys):
 
 
 def test_dry_run_commands(tmp_path, monkeypatch, capsys):
-    from pose_search.cli import main
+    from pose_search_app.cli import main
 
     monkeypatch.setenv("POSE_SEARCH_CACHE", str(tmp_path))
     assert main(["cluster", "up", "--config", str(CLUSTER / "aws-gpu.yaml"), "--dry-run"]) == 0
@@ -116,5 +116,5 @@ def test_kuberay_manifests(name):
     assert container["resources"]["limits"]["nvidia.com/gpu"] == "1"
     assert gpu["minReplicas"] <= gpu["replicas"] <= gpu["maxReplicas"]
     if doc["kind"] == "RayJob":
-        assert doc["spec"]["entrypoint"].startswith("python -m pose_search train core")
+        assert doc["spec"]["entrypoint"].startswith("python -m pose_search_app train core")
         assert "s3://" in doc["spec"]["entrypoint"]  # no shared disk between pods

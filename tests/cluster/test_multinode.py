@@ -88,9 +88,13 @@ def _metrics(run: str) -> list[dict]:
 
 def _actors(name: str) -> list:
     """Actors of this cluster whose class name (or Ray's display name for it) contains ``name``."""
+    import ray
     from ray.util.state import list_actors
 
-    return [a for a in list_actors(limit=10000, detail=True)
+    # the connected cluster's address: without one, Ray looks for the Ray instances running on this
+    # machine and refuses to choose when another one (another test run's) is up too
+    address = ray.get_runtime_context().gcs_address
+    return [a for a in list_actors(address=address, limit=10000, detail=True)
             if name in (a.class_name or "") or name in (getattr(a, "repr_name", None) or "")]
 
 
@@ -98,7 +102,7 @@ def test_ray_train_one_worker_per_node_through_object_storage(nodes, tiny_datase
     """(a) 2 DDP workers, one per worker node (1 CPU each, the head has none); the run, the
     dataset and the encoders live in object storage."""
     from pose_search import storage
-    from pose_search.api import load_model
+    from pose_search.runs import load_model
     from training.driver import fit
 
     cluster, workers = nodes
@@ -224,23 +228,27 @@ def test_job_submitted_to_a_local_cluster_completes(tmp_path, monkeypatch):
     import sys
 
     from pose_search import storage
+    from tests.processes import run_together
 
     monkeypatch.setenv("POSE_SEARCH_CACHE", str(tmp_path / "cache"))
     env = {**os.environ, "POSE_SEARCH_CACHE": str(tmp_path / "cache")}
     env.pop("RAY_ADDRESS", None)
 
+    command = [sys.executable, "-m", "pose_search_app", "cluster"]
+
     def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "pose_search", "cluster", *args], capture_output=True,
-                              text=True, env=env, timeout=timeout)
+        return subprocess.run([*command, *args], capture_output=True, text=True, env=env, timeout=timeout)
 
     r = cli("up", "--local", "--num-cpus", "1", "--workers", "1", "--worker-cpus", "1")
     assert r.returncode == 0, r.stdout + r.stderr
     try:
-        r = cli("up", "--local")  # one cluster at a time
-        assert r.returncode == 2 and "already up" in r.stderr
         out = tmp_path / "generated"
-        r = cli("submit", "--timeout", "400", "--", "pose-search", "data", "generate", "--kind", "script",
-                "--size", "12", "--workers", "1", "--out", str(out), timeout=600)
+        # a second `up` (refused: it only reads the cluster's state) runs alongside the job's submission
+        again, r = run_together([[*command, "up", "--local"],  # one cluster at a time
+                                 [*command, "submit", "--timeout", "400", "--", "pose-search", "data", "generate",
+                                  "--kind", "script", "--size", "12", "--workers", "1", "--out", str(out)]],
+                                timeout=600, env=env)
+        assert again.returncode == 2 and "already up" in again.stderr
         assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
         assert "SUCCEEDED" in r.stdout and "12 poses" in r.stdout
         assert storage.exists(out / "manifest.json")

@@ -52,13 +52,13 @@ def test_existing_output_is_refused(tmp_path):
 
 
 def test_cli_convert_needs_amass_root_for_posefix(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "pose_search", "data", "convert", "posefix", str(tmp_path),
+    r = subprocess.run([sys.executable, "-m", "pose_search_app", "data", "convert", "posefix", str(tmp_path),
                         "--out", str(tmp_path / "o")], capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and "--amass-root is required" in r.stderr
 
 
 def _cli(argv: list[str], capsys) -> tuple[int, str, str]:
-    from pose_search.cli import main
+    from pose_search_app.cli import main
 
     code = main(argv)
     out = capsys.readouterr()

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pose_search.data.generate import GENERATOR_VERSION, GenerateConfig, run
-from pose_search.data.schema import PAIRS_TABLE, POSES_TABLE
+from pose_search.data.generate import GenerateConfig, run
+from pose_search.data.schema import GENERATOR_VERSION, PAIRS_TABLE, POSES_TABLE
 from pose_search.data.store import DatasetError, read_manifest, read_table
+from tests.processes import run_together
 
 CFG = GenerateConfig(kind="script", size=24, seed=3, chunk_size=8, val_fraction=0.25)
 
@@ -111,7 +112,7 @@ def test_fix_dataset_has_pairs_over_its_poses(tmp_path):
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pose_search", *args], capture_output=True, text=True, timeout=600)
+    return subprocess.run([sys.executable, "-m", "pose_search_app", *args], capture_output=True, text=True, timeout=600)
 
 
 def test_cli_generate_with_workers_and_show(tmp_path):
@@ -119,22 +120,32 @@ def test_cli_generate_with_workers_and_show(tmp_path):
     r = _cli("data", "generate", "--kind", "script", "--size", "12", "--out", str(out), "--workers", "2")
     assert r.returncode == 0, r.stderr
     assert read_manifest(out)["counts"]["poses"] == 12
-    r = _cli("data", "show", str(out), "--out", str(tmp_path / "sheet.png"), "-n", "4")
+    cli = [sys.executable, "-m", "pose_search_app", "data"]
+    # `show` and `info` only read the dataset: run together (their start-ups overlap)
+    r, info = run_together([[*cli, "show", str(out), "--out", str(tmp_path / "sheet.png"), "-n", "4"],
+                            [*cli, "info", str(out)]], timeout=600)
     assert r.returncode == 0, r.stderr
     assert Image.open(tmp_path / "sheet.png").size[0] > 400
-    info = _cli("data", "info", str(out))
     assert json.loads(info.stdout)["kind"] == "script"
 
 
-@pytest.mark.parametrize(
-    "args, message",
-    [
-        (["data", "generate", "--size", "0", "--out", "X"], "size 0"),
-        (["data", "show", "/nonexistent/ds", "--out", "x.png"], "does not exist"),
-        (["data", "info", "/nonexistent/ds"], "does not exist"),
-    ],
-)
-def test_cli_bad_input_is_one_clear_line(args, message):
-    r = _cli(*args)
+BAD_INPUT = [
+    (["data", "generate", "--size", "0", "--out", "X"], "size 0"),
+    (["data", "show", "/nonexistent/ds", "--out", "x.png"], "does not exist"),
+    (["data", "info", "/nonexistent/ds"], "does not exist"),
+]
+
+
+@pytest.fixture(scope="module")
+def bad_input_runs() -> dict[tuple[str, ...], subprocess.CompletedProcess]:
+    """Each command line of BAD_INPUT run once, all together (independent processes whose
+    start-ups overlap); by the arguments."""
+    runs = run_together([[sys.executable, "-m", "pose_search_app", *args] for args, _ in BAD_INPUT], timeout=600)
+    return {tuple(args): r for (args, _), r in zip(BAD_INPUT, runs)}
+
+
+@pytest.mark.parametrize("args, message", BAD_INPUT)
+def test_cli_bad_input_is_one_clear_line(args, message, bad_input_runs):
+    r = bad_input_runs[tuple(args)]
     assert r.returncode == 2
     assert message in r.stderr and "Traceback" not in r.stderr

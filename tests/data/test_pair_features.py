@@ -11,11 +11,11 @@ import torch
 from pose_search.body.skeleton import neutral_joints
 from pose_search.checkpoint import save_module
 from pose_search.data.generate import GenerateConfig, run
-from pose_search.data.pairing.features import pair_features, resolve_pair_feature
 from pose_search.data.pairing.mining import pose_feature
 from pose_search.data.store import read_manifest
+from pose_search.models.catalog import create_model
 from pose_search.models.encoders.tokenizer import TextTokenizer, train_wordpiece
-from pose_search.models.registry import create_model
+from pose_search.models.pair_features import for_config, pair_features, resolve_pair_feature
 
 CAPTIONS = ["the left knee is bent", "both arms are raised above the head", "the torso leans forward"]
 
@@ -60,11 +60,15 @@ def test_bad_pair_feature_is_refused_before_work(posetext_run, tmp_path):
 def test_fix_dataset_mined_on_posetext(posetext_run, tmp_path):
     run_dir, _ = posetext_run
     cfg = GenerateConfig(kind="fix", size=40, seed=2, chunk_size=40, val_fraction=0.0, pair_feature=str(run_dir))
-    manifest = run(tmp_path, cfg, workers=1)
+    with pytest.raises(ValueError, match="needs its model's feature function"):
+        run(tmp_path, cfg, workers=1)  # the data floor cannot load a model itself
+    resolved, features = for_config(cfg)
+    manifest = run(tmp_path, resolved, workers=1, pair_features=features)
     assert manifest["status"] == "complete"
     assert manifest["config"]["pair_feature"] == str((run_dir / "best" / "model").resolve())
     # resuming with the run directory (not the resolved path) is the same configuration
-    assert run(tmp_path, cfg, workers=1)["counts"] == manifest["counts"]
+    again, features = for_config(cfg)
+    assert run(tmp_path, again, workers=1, pair_features=features)["counts"] == manifest["counts"]
 
 
 def test_manifest_without_the_new_field_still_resumes(tmp_path):

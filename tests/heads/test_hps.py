@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
 import sys
 
 import numpy as np
@@ -14,8 +13,9 @@ import roma
 import torch
 
 from pose_search.metrics.hps import point_errors, rotation_error_deg
+from pose_search.models.catalog import create_model
 from pose_search.models.heads.hps import from_6d, hps_loss, rotation_average, to_6d
-from pose_search.models.registry import create_model
+from tests.processes import Together
 
 
 def test_6d_round_trip_and_rotation_average():
@@ -72,30 +72,39 @@ def test_errors_on_hand_checked_cases():
 @pytest.mark.ray
 @pytest.mark.slow
 def test_train_hps_then_mesh_and_eval(tmp_path, tiny_core_run, tiny_dataset):
-    from pose_search.api import load_model
     from pose_search.models.heads.hps_pipeline import HPSPipeline, evaluate_hps
+    from pose_search.runs import load_model
     from training.driver import TrainConfig, fit
 
     run = tmp_path / "hps"
     fit(TrainConfig(task="hps", run_dir=str(run), data=str(tiny_dataset), epochs=2, batch_size=8, lr=1e-3,
                     task_options={"core": str(tiny_core_run), "model": "hps-head-tiny"}))
-    lines = (run / "metrics.jsonl").read_text().splitlines()
-    assert len(lines) == 2 and "val/mpjpe_mm" in json.loads(lines[-1])
-    pipe = load_model(run)
-    assert isinstance(pipe, HPSPipeline)
-    report = evaluate_hps(pipe, tiny_dataset, "val", progress=False)
-    assert report["rows"] == 12 and {"image", "text", "image+text"} <= set(report)
-    for name in ("image", "text", "image+text"):
-        assert 0 < report[name]["mpjpe_mm"] < 2000 and report[name]["pa_mpjpe_mm"] <= report[name]["mpjpe_mm"] + 1e-6
-        assert report[name]["v2v_mm"] > 0
-    # the CLI: image -> mesh + parameters
+    # the CLI: image -> mesh + parameters, and two bad inputs; three independent processes started
+    # now, together: they start up while this process evaluates the run
     from PIL import Image
 
     img = tmp_path / "person.png"
     Image.fromarray((np.random.default_rng(0).random((256, 192, 3)) * 255).astype(np.uint8)).save(img)
-    r = subprocess.run([sys.executable, "-m", "pose_search", "mesh", "--model", str(run), "--image", str(img),
-                        "--text", "the left knee is bent", "--out", str(tmp_path / "body.glb")],
-                       capture_output=True, text=True, timeout=300)
+    bad = tmp_path / "notes.txt"
+    bad.write_text("not an image")
+    cli = [sys.executable, "-m", "pose_search_app", "mesh"]
+    with Together([
+        [*cli, "--model", str(run), "--image", str(img), "--text", "the left knee is bent",
+         "--out", str(tmp_path / "body.glb")],
+        [*cli, "--model", str(run), "--image", str(bad), "--out", str(tmp_path / "x.glb")],
+        [*cli, "--model", str(tiny_core_run), "--image", str(img), "--out", str(tmp_path / "y.glb")],
+    ]) as children:
+        lines = (run / "metrics.jsonl").read_text().splitlines()
+        assert len(lines) == 2 and "val/mpjpe_mm" in json.loads(lines[-1])
+        pipe = load_model(run)
+        assert isinstance(pipe, HPSPipeline)
+        report = evaluate_hps(pipe, tiny_dataset, "val", progress=False)
+        assert report["rows"] == 12 and {"image", "text", "image+text"} <= set(report)
+        for name in ("image", "text", "image+text"):
+            assert 0 < report[name]["mpjpe_mm"] < 2000 and report[name]["pa_mpjpe_mm"] <= report[name]["mpjpe_mm"] + 1e-6
+            assert report[name]["v2v_mm"] > 0
+        mesh_run, not_an_image, not_hps = children.results(timeout=300)
+    r = mesh_run
     assert r.returncode == 0, r.stderr
     import trimesh
 
@@ -103,13 +112,9 @@ def test_train_hps_then_mesh_and_eval(tmp_path, tiny_core_run, tiny_dataset):
     assert len(mesh.vertices) > 1000
     params = np.load(tmp_path / "body.npz")
     assert params["pose"].shape == (22, 3) and params["shape"].shape == (6,)
-    bad = tmp_path / "notes.txt"
-    bad.write_text("not an image")
-    r = subprocess.run([sys.executable, "-m", "pose_search", "mesh", "--model", str(run), "--image", str(bad),
-                        "--out", str(tmp_path / "x.glb")], capture_output=True, text=True, timeout=300)
+    r = not_an_image
     assert r.returncode == 2 and "Traceback" not in r.stderr and "notes.txt" in r.stderr
-    r = subprocess.run([sys.executable, "-m", "pose_search", "mesh", "--model", str(tiny_core_run), "--image",
-                        str(img), "--out", str(tmp_path / "y.glb")], capture_output=True, text=True, timeout=300)
+    r = not_hps
     assert r.returncode == 2 and "not an HPS run" in r.stderr
 
 

@@ -3,7 +3,6 @@ through Ray Train on a tiny fix dataset, evaluation, the `instruct` CLI and its 
 
 from __future__ import annotations
 
-import subprocess
 import sys
 
 import numpy as np
@@ -11,9 +10,10 @@ import pytest
 import torch
 
 from pose_search.metrics.instructions import r_precision
+from pose_search.models.catalog import create_model
 from pose_search.models.encoders.tokenizer import TextTokenizer
 from pose_search.models.heads.instructions import postprocess
-from pose_search.models.registry import create_model
+from tests.processes import Together
 
 TEXTS = ["Bend your left knee more.", "Raise the right arm above the head.", "Straighten both legs and lean back.",
          "Turn the torso to the left, then lower the left hand."]
@@ -122,47 +122,52 @@ def fix_dataset(tmp_path_factory):
 @pytest.mark.ray
 @pytest.mark.slow
 def test_train_instructions_and_pairtext_then_evaluate(tmp_path, fix_dataset, tiny_core_run, tiny_encoders):
-    from pose_search.api import load_model
     from pose_search.data.pairs import load_pairs, pool_ids
     from pose_search.models.heads.instruction_pipeline import (
         InstructionPipeline,
         evaluate_instructions,
     )
+    from pose_search.runs import load_model
     from training.driver import TrainConfig, fit
 
     run = tmp_path / "instr"
     fit(TrainConfig(task="instructions", run_dir=str(run), data=str(fix_dataset), epochs=2, batch_size=8, lr=1e-3,
                     task_options={"core": str(tiny_core_run), "model": "instruction-generator-tiny"}))
-    pt = tmp_path / "pairtext"
-    fit(TrainConfig(task="pairtext", run_dir=str(pt), data=str(fix_dataset), epochs=2, batch_size=8, lr=1e-3,
-                    task_options={"model": "pairtext-tiny", "text_encoder": str(tiny_encoders["text"])}))
-    pipe = load_model(run)
-    assert isinstance(pipe, InstructionPipeline)
-    report = evaluate_instructions(pipe, fix_dataset, "val", pairtext=load_model(pt), limit=12, progress=False)
-    for kind in ("pose-pose", "image-image", "pose-image"):
-        assert {"BLEU-4", "ROUGE-L", "METEOR", "R@1", "R@2", "R@3"} <= set(report[kind])
-        assert 0 <= report[kind]["R@1"] <= report[kind]["R@3"] <= 100
-    assert report["ground_truth"]["BLEU-4"] == pytest.approx(100.0)  # the first reference among the references
-    assert report["random"]["BLEU-4"] < 100
-    # stage 2: fine-tune from stage 1 on one kind of pairs
-    ft = tmp_path / "finetuned"
-    fit(TrainConfig(task="instructions", run_dir=str(ft), data=str(fix_dataset), epochs=1, batch_size=8, lr=1e-3,
-                    task_options={"core": str(tiny_core_run), "init": str(run), "pair_kinds": "out"}))
-    assert isinstance(load_model(ft), InstructionPipeline)
-
+    # the `instruct` CLI on this run: four independent processes started now, together; they start
+    # up while this process trains and evaluates what follows (their results are checked last)
     pairs = load_pairs(str(fix_dataset), "val")
     ids = pool_ids(str(fix_dataset))
     a, b = ids[int(pairs["a"][0])], ids[int(pairs["b"][0])]
-    cli = [sys.executable, "-m", "pose_search", "instruct", "--model", str(run), "--data", str(fix_dataset)]
-    r = subprocess.run([*cli, "--from", a, "--to", b], capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0 and r.stdout.strip() and "nothing needs to change" not in r.stdout, r.stderr
-    r = subprocess.run([*cli, "--from", a, "--to", a], capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0 and "nothing needs to change" in r.stdout
     bad = tmp_path / "bad.npy"
     np.save(bad, np.zeros((20, 3)))  # (21, 3) is a valid body pose (identity root)
-    r = subprocess.run([*cli, "--from", str(bad), "--to", a], capture_output=True, text=True, timeout=300)
+    cli = [sys.executable, "-m", "pose_search_app", "instruct", "--model", str(run), "--data", str(fix_dataset)]
+    with Together([[*cli, "--from", a, "--to", b], [*cli, "--from", a, "--to", a],
+                   [*cli, "--from", str(bad), "--to", a], [*cli, "--from", "no-such-id", "--to", a]]) as children:
+        pt = tmp_path / "pairtext"
+        fit(TrainConfig(task="pairtext", run_dir=str(pt), data=str(fix_dataset), epochs=2, batch_size=8, lr=1e-3,
+                        task_options={"model": "pairtext-tiny", "text_encoder": str(tiny_encoders["text"])}))
+        pipe = load_model(run)
+        assert isinstance(pipe, InstructionPipeline)
+        report = evaluate_instructions(pipe, fix_dataset, "val", pairtext=load_model(pt), limit=12, progress=False)
+        for kind in ("pose-pose", "image-image", "pose-image"):
+            assert {"BLEU-4", "ROUGE-L", "METEOR", "R@1", "R@2", "R@3"} <= set(report[kind])
+            assert 0 <= report[kind]["R@1"] <= report[kind]["R@3"] <= 100
+        assert report["ground_truth"]["BLEU-4"] == pytest.approx(100.0)  # the first reference among the references
+        assert report["random"]["BLEU-4"] < 100
+        # stage 2: fine-tune from stage 1 on one kind of pairs
+        ft = tmp_path / "finetuned"
+        fit(TrainConfig(task="instructions", run_dir=str(ft), data=str(fix_dataset), epochs=1, batch_size=8, lr=1e-3,
+                        task_options={"core": str(tiny_core_run), "init": str(run), "pair_kinds": "out"}))
+        assert isinstance(load_model(ft), InstructionPipeline)
+        changed, same, bad_file, unknown_id = children.results(timeout=300)
+
+    r = changed
+    assert r.returncode == 0 and r.stdout.strip() and "nothing needs to change" not in r.stdout, r.stderr
+    r = same
+    assert r.returncode == 0 and "nothing needs to change" in r.stdout
+    r = bad_file
     assert r.returncode == 2 and "bad.npy" in r.stderr and "Traceback" not in r.stderr
-    r = subprocess.run([*cli, "--from", "no-such-id", "--to", a], capture_output=True, text=True, timeout=300)
+    r = unknown_id
     assert r.returncode == 2 and "no pose with id" in r.stderr
 
 
@@ -238,13 +243,13 @@ def _fit_without_ray(task) -> tuple[torch.nn.Module, dict[str, float]]:
 
 @pytest.mark.slow  # the backbone's outputs of ~600 instructions (~12 s on 2 busy cores)
 def test_pretrained_pairtext_trains_on_cached_backbone_tokens_and_reloads(tmp_path, fix_dataset, monkeypatch):
-    from pose_search.api import load_model
     from pose_search.data.mirror import mirror_text
     from pose_search.data.pairs import load_pairs
     from pose_search.models.encoders.pretrained_text import (
         PretrainedTextConfig,
         PretrainedTextEncoder,
     )
+    from pose_search.runs import load_model
 
     monkeypatch.setenv("POSE_SEARCH_CACHE", str(tmp_path / "cache"))
     task = _pairtext_task(tmp_path / "run", fix_dataset, lr_flip=1.0)  # text_model: pretrained by default
@@ -330,7 +335,8 @@ def test_pairtext_starts_from_a_scratch_posetext_run_as_before(tmp_path, tok):
 def test_pairtext_with_a_pretrained_tower_and_old_checkpoints(tmp_path, tok):
     from dataclasses import asdict
 
-    from pose_search.checkpoint import load_module, save_module
+    from pose_search.checkpoint import save_module
+    from pose_search.models.catalog import load_module
     from pose_search.models.encoders.pretrained_text import PretrainedTextConfig
     from pose_search.models.encoders.text import TextEncoder
 
@@ -357,7 +363,7 @@ def test_pairtext_with_a_pretrained_tower_and_old_checkpoints(tmp_path, tok):
 
 
 def test_pairtext_refuses_a_bad_text_model(tmp_path):
-    with pytest.raises(ValueError, match=r"pairtext option text_model='bert': expected one of pretrained, scratch"):
+    with pytest.raises(ValueError, match=r"task 'pairtext': option text_model='bert': expected one of 'pretrained', 'scratch'"):
         _pairtext_task(tmp_path, text_model="bert")
     with pytest.raises(ValueError, match="not in model_config"):
         _pairtext_task(tmp_path, model_config={"text_model": "scratch"})
@@ -375,11 +381,11 @@ def test_pairtext_refuses_a_bad_flip_probability(tmp_path):
 
 
 def test_instruction_flip_uses_the_mirrored_representations_and_texts(tmp_path, fix_dataset, tiny_core_run):
-    from pose_search.api import load_model
     from pose_search.data.mirror import mirror_text
     from pose_search.data.pairs import load_pairs, load_pool_poses
     from pose_search.data.pose_builder import mirror_pose
     from pose_search.models.features import load_features
+    from pose_search.runs import load_model
     from training.driver import TrainConfig
     from training.tasks import TASKS
 
@@ -423,5 +429,5 @@ def test_instructions_refuses_a_bad_flip_probability(tmp_path):
     from training.driver import TrainConfig
     from training.tasks import TASKS
 
-    with pytest.raises(ValueError, match="instructions option lr_flip"):
+    with pytest.raises(ValueError, match="task 'instructions': option lr_flip=2: expected a probability"):
         TASKS["instructions"](TrainConfig(task="instructions", run_dir=str(tmp_path), task_options={"lr_flip": 2}))

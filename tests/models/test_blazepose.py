@@ -17,7 +17,8 @@ import pytest
 import torch
 from PIL import Image
 
-from pose_search.checkpoint import load_module, save_module
+from pose_search.checkpoint import save_module
+from pose_search.models.catalog import create_model, list_models, load_module
 from pose_search.models.encoders import blazepose_worker as protocol
 from pose_search.models.encoders.blazepose import (
     FEATURE_DIM,
@@ -36,7 +37,6 @@ from pose_search.models.encoders.blazepose_process import (
     WorkerProcess,
     WorkerStartError,
 )
-from pose_search.models.registry import create_model, list_models
 
 PHOTOS = Path(__file__).resolve().parents[1] / "data" / "photos"
 
@@ -154,7 +154,7 @@ def test_registry_config_and_checkpoint_without_the_environment(tmp_path):
     back = load_module(save_module(tmp_path / "enc", "blazepose", enc.config(), enc))
     assert isinstance(back, BlazePoseEncoder) and back.config() == enc.config()
     with pytest.raises(ValueError, match="only 1"):
-        BlazePoseEncoder(model_complexity=2)
+        BlazePoseEncoder(model_complexity=0)
 
 
 def test_missing_environment_is_a_clear_error_on_use(tmp_path, monkeypatch):
@@ -412,9 +412,9 @@ def test_result_cache_answers_images_met_before(encoder, tiny_dataset, tmp_path,
 def test_core_on_blazepose_features_and_a_photo_query(encoder, tmp_path, tiny_dataset, tiny_encoders):
     """`train core --image-encoder blazepose`'s driver side (config-only checkpoint, features
     through the worker), then the run as a model: a real photo at its own size is a query."""
-    from pose_search.api import load_model
-    from pose_search.models.encoders.image import load_query_image
+    from pose_search.models.encoders.image_files import load_query_image
     from pose_search.models.features import load_features
+    from pose_search.runs import load_model
     from tests.tiny import make_core_run
     from training.driver import TrainConfig
     from training.tasks.core import CoreTask

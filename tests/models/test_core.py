@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from pose_search.checkpoint import CheckpointError, load_module, save_module
+from pose_search.checkpoint import CheckpointError, save_module
 from pose_search.losses import symbbc
 from pose_search.metrics.retrieval import retrieval_metrics
+from pose_search.models.catalog import create_model, list_models, load_module
 from pose_search.models.core import CoreConfig, build_core, chance_recall
-from pose_search.models.registry import create_model, list_models
 
 DIMS = {"image": 12, "pose": 10, "text": 8}
 TINY = dict(input_dims=DIMS, latent_dim=32, core_width=16, core_heads=2, core_ffn=32)

@@ -10,22 +10,21 @@ import torch
 from PIL import Image
 
 from pose_search.body.skeleton import forward_kinematics
-from pose_search.checkpoint import CheckpointError, load_module, save_module
+from pose_search.checkpoint import CheckpointError, save_module
+from pose_search.models.catalog import create_model, list_models, load_module
 from pose_search.models.encoders.image import (
-    AugmentConfig,
     ConvImageEncoder,
-    ImageAugment,
-    ImageDecodeError,
-    ImagePoseRegressor,
     RenderImageEncoder,
     SmplerxImageEncoder,
-    decode_images,
+)
+from pose_search.models.encoders.image_augment import AugmentConfig, ImageAugment
+from pose_search.models.encoders.image_files import ImageDecodeError, decode_images, load_image_file
+from pose_search.models.encoders.image_regressor import (
+    ImagePoseRegressor,
     image_pose_loss,
     joints_from_rotmats,
-    load_image_file,
 )
 from pose_search.models.encoders.vit import ViT, ViTConfig, count_parameters
-from pose_search.models.registry import create_model, list_models
 
 torch.set_num_threads(1)
 
@@ -246,7 +245,11 @@ def test_decode_images_and_errors(tmp_path):
 
 
 def test_query_image_fit_or_whole_photo(tmp_path):
-    from pose_search.models.encoders.image import MAX_PHOTO_SIDE, ImageDecodeError, load_query_image
+    from pose_search.models.encoders.image_files import (
+        MAX_PHOTO_SIDE,
+        ImageDecodeError,
+        load_query_image,
+    )
 
     rng = np.random.default_rng(0)
     wide = rng.integers(0, 256, (300, 2000, 3), dtype=np.uint8)
@@ -270,7 +273,7 @@ def test_query_image_fit_or_whole_photo(tmp_path):
 
 
 def test_crop_encoders_refuse_photos_of_different_sizes(tiny_core_run):
-    from pose_search.api import load_model
+    from pose_search.runs import load_model
 
     model = load_model(tiny_core_run)
     assert not model.image_any_size

@@ -6,7 +6,8 @@ import roma
 import torch
 
 from pose_search.body.skeleton import forward_kinematics
-from pose_search.checkpoint import load_module, save_module
+from pose_search.checkpoint import save_module
+from pose_search.models.catalog import create_model, load_module, model_kind
 from pose_search.models.encoders.pose_vae import (
     PoseEncoder,
     PoseVAE,
@@ -14,7 +15,6 @@ from pose_search.models.encoders.pose_vae import (
     joints_from_rotmats,
     posevae_loss,
 )
-from pose_search.models.registry import create_model, model_kind
 
 
 def _poses(n: int, seed: int = 0, scale: float = 0.4) -> torch.Tensor:

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from pose_search.checkpoint import load_module, save_module
+from pose_search.checkpoint import save_module
+from pose_search.models.catalog import create_model, load_module
 from pose_search.models.encoders import minilm
 from pose_search.models.encoders.minilm import BackboneError, minilm_dir, verify_dir
 from pose_search.models.encoders.token_cache import TokenCache
-from pose_search.models.registry import create_model
 
 LEFT, RIGHT = "the left arm is raised above the head", "the right arm is raised above the head"
 

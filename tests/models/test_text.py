@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from pose_search.checkpoint import CheckpointError, load_module, save_module
+from pose_search.checkpoint import CheckpointError, save_module
+from pose_search.models.catalog import create_model, load_module, model_kind
 from pose_search.models.encoders.text import TextEncoder
 from pose_search.models.encoders.tokenizer import TextTokenizer, train_wordpiece
 from pose_search.models.posetext import PoseText
-from pose_search.models.registry import create_model, model_kind
 
 CAPTIONS = [
     "The left knee is bent at a right angle.",

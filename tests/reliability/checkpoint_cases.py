@@ -1,5 +1,5 @@
 """Broken checkpoints for :func:`pose_search.checkpoint.load_module` and
-:func:`pose_search.load_model`: truncated or bit-flipped safetensors, garbage or wrong-schema
+:func:`pose_search.runs.load_model`: truncated or bit-flipped safetensors, garbage or wrong-schema
 ``config.json``, weights of other shapes or kinds, a corrupt tokenizer, a pickle where the weights
 should be (it must never be unpickled), missing and empty directories.
 
@@ -77,7 +77,7 @@ class Templates:
 
     def case(self, template: Path, label: str, mutate: Callable[[Path], None],
              load: Callable[[Path], Any] | None = None) -> Case:
-        from pose_search.checkpoint import load_module
+        from pose_search.models.catalog import load_module
 
         self.n += 1
         work = self.root / f"ckpt{self.n:03d}"
@@ -179,7 +179,7 @@ def config_cases(t: Templates, rng: np.random.Generator) -> list[Case]:
 
 def layout_cases(t: Templates) -> list[Case]:
     """Missing and misplaced files, for ``load_module`` and for ``load_model`` on a core run."""
-    from pose_search.api import load_model
+    from pose_search.runs import load_model
 
     pose = t.encoders["pose"]
     cases = [t.case(pose, label, change) for label, change in [
@@ -207,7 +207,7 @@ def layout_cases(t: Templates) -> list[Case]:
 
 
 def _load_missing(path: Path) -> Any:
-    from pose_search.checkpoint import load_module
+    from pose_search.models.catalog import load_module
 
     return load_module(path)
 

@@ -326,12 +326,12 @@ def subprocess_cases(p: Places, rng: np.random.Generator) -> list[Case]:
              (["data", "convert", "3dpw", str(p.work / "3dpw"), "--out", p.fresh("conv")], r"cut\.pkl"),
              (["index", "build", "--model", str(p.core_run), "--data", str(p.dataset), "--out", p.fresh("index"),
                "--workers", "0"], "workers"),
-             (["search", "--index", str(p.index), "--text", "kneeling", "-k", "0"], r"-k"),
+             (["search", "--index", str(p.index), "--text", "kneeling", "-k", "0"], r"\bk\b|-k|k="),
              (["train", "posevae", "--run", str(paths["file"]), "--data", str(p.dataset)], r"a_file"),
              (["body", "mesh", str(bad_pose), "--out", str(p.work / "b.glb")], "pose file"),
              (["ui", "--index", str(p.index), "--port", "70000"], "port")]
     procs = Processes([argv for argv, _ in table])
-    return [Case(f"python -m pose_search {' '.join(argv)[:80]}", functools.partial(procs.result, i), mentions,
+    return [Case(f"python -m pose_search_app {' '.join(argv)[:80]}", functools.partial(procs.result, i), mentions,
                  (CliError,)) for i, (argv, mentions) in enumerate(table)]
 
 

@@ -2,8 +2,8 @@
 
 The documented error of the CLI is exit code 2 with ``pose-search <cmd>: error: <message>`` as the
 last line of stderr and no traceback (argparse's own errors look the same). :func:`run_cli` (in
-this process, through :func:`pose_search.cli.main`) and :class:`Processes` (real
-``python -m pose_search`` processes) turn that into a :class:`CliError`, the harness's clear error;
+this process, through :func:`pose_search_app.cli.main`) and :class:`Processes` (real
+``python -m pose_search_app`` processes) turn that into a :class:`CliError`, the harness's clear error;
 any other exit, a traceback or an exception out of ``main`` is a crash. While in-process cases
 run, :func:`tripwires` makes anything that would start real work (a Ray cluster, rendering, a demo
 build, a web server, a body model) raise :class:`StartedWork`: a bad input must be refused before.
@@ -34,7 +34,7 @@ class StartedWork(RuntimeError):
 def run_cli(argv: list[str]) -> str:
     """Run ``pose-search ARGV`` in-process; raise :class:`CliError` for a clean usage error,
     RuntimeError for any other failure; return stdout when it succeeds."""
-    from pose_search.cli import main
+    from pose_search_app.cli import main
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -65,7 +65,7 @@ def tripwires() -> Iterator[None]:
         return fail
 
     targets = {"ray.init": "a Ray cluster", "pose_search.data.generate._map_chunks": "rendering",
-               "ui.build.DemoBuilder.run": "a demo build", "ui.app.launch": "a web server",
+               "pose_search_app.build.DemoBuilder.run": "a demo build", "ui.app.launch": "a web server",
                "anny.Anny": "a body model"}
     with contextlib.ExitStack() as stack:
         for target, what in targets.items():
@@ -74,7 +74,7 @@ def tripwires() -> Iterator[None]:
 
 
 class Processes:
-    """Runs command lines as real ``python -m pose_search`` processes, all started together (on
+    """Runs command lines as real ``python -m pose_search_app`` processes, all started together (on
     the first result asked for) so that their start-up costs overlap."""
 
     def __init__(self, argvs: list[list[str]]) -> None:
@@ -83,7 +83,7 @@ class Processes:
 
     def result(self, i: int) -> str:
         if self.procs is None:
-            self.procs = [subprocess.Popen([sys.executable, "-m", "pose_search", *argv], stdout=subprocess.PIPE,
+            self.procs = [subprocess.Popen([sys.executable, "-m", "pose_search_app", *argv], stdout=subprocess.PIPE,
                                            stderr=subprocess.PIPE, text=True) for argv in self.argvs]
         out, err = self.procs[i].communicate(timeout=600)
         return check_exit(self.procs[i].returncode, err, out)

@@ -56,15 +56,15 @@ def _env(ray_tmp: str | None = None) -> dict[str, str]:
 
 
 def pose_search(args: list[str], env: dict[str, str], timeout: float = 600) -> subprocess.CompletedProcess:
-    """Run ``python -m pose_search ARGS`` to the end."""
-    return subprocess.run([sys.executable, "-m", "pose_search", *args], capture_output=True, text=True,
+    """Run ``python -m pose_search_app ARGS`` to the end."""
+    return subprocess.run([sys.executable, "-m", "pose_search_app", *args], capture_output=True, text=True,
                           timeout=timeout, env=env)
 
 
 def kill_when(args: list[str], env: dict[str, str], ready: Callable[[], bool], timeout: float = 600) -> bool:
-    """Start ``python -m pose_search ARGS`` in its own session, SIGKILL the session as soon as
+    """Start ``python -m pose_search_app ARGS`` in its own session, SIGKILL the session as soon as
     ``ready()``; True when it was killed while still running (False: it ended first)."""
-    proc = subprocess.Popen([sys.executable, "-m", "pose_search", *args], stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen([sys.executable, "-m", "pose_search_app", *args], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, env=env, start_new_session=True)
     deadline = time.time() + timeout
     try:
@@ -117,9 +117,27 @@ def _index_ids(index: Path) -> list[str]:
     return lance.dataset(str(table_path(index))).to_table(columns=["id"]).column("id").to_pylist()
 
 
-def index_build_scenario(core_run: Path, dataset: Path, work: Path, copies: int = 12) -> KillReport:
+def _build_here(**config: Any) -> None:
+    """``indexing.build.build`` (what ``pose-search index build`` runs) in this process, with its
+    Ray instance (started here, and shut down again, when there is none)."""
+    import ray
+
+    from indexing.build import BuildConfig, build
+
+    started_here = not ray.is_initialized()
+    build(BuildConfig(**config), progress=False)
+    if started_here:
+        ray.shutdown()
+
+
+def index_build_scenario(core_run: Path, dataset: Path, work: Path, copies: int = 12,
+                         first_build_here: bool = False) -> KillReport:
     """Build an index of ``dataset`` (copied), grow the dataset, kill the build that adds the new
-    rows once it has staged embeddings, check the old version still answers, re-run."""
+    rows once it has staged embeddings, check the old version still answers, re-run.
+
+    ``first_build_here``: the first version (what the kill must leave readable) is built in this
+    process rather than by a ``pose-search`` child process, which spares that process's start-up;
+    the killed build and the re-run are child processes either way."""
     from indexing.service import SearchService
 
     start = time.perf_counter()
@@ -131,9 +149,12 @@ def index_build_scenario(core_run: Path, dataset: Path, work: Path, copies: int 
     args = ["index", "build", "--model", str(core_run), "--data", str(data), "--out", str(index),
             "--workers", "1", "--batch-size", "4", "--ann", "flat"]
     try:
-        first = pose_search(args, env)
-        if first.returncode != 0:
-            raise RuntimeError(f"first build failed: {first.stderr[-2000:]}")
+        if first_build_here:  # the same settings as ``args``
+            _build_here(model=str(core_run), data=str(data), out=str(index), workers=1, batch_size=4, ann="flat")
+        else:
+            first = pose_search(args, env)
+            if first.returncode != 0:
+                raise RuntimeError(f"first build failed: {first.stderr[-2000:]}")
         rows_before = SearchService(index).rows
         expected = grow_dataset(data, copies)
         killed = kill_when(args, env, lambda: _staged(index))

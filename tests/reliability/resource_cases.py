@@ -52,7 +52,7 @@ def driver_cases(work: Path, rng: np.random.Generator) -> list[Case]:
     """``training.driver.fit`` and ``indexing.build.build`` with counts no cluster can give."""
     from indexing.build import MAX_BATCH_SIZE as MAX_INDEX_BATCH
     from pose_search.resources import MAX_WORKERS
-    from training.driver import MAX_BATCH_SIZE, MAX_EPOCHS
+    from training.config import MAX_BATCH_SIZE, MAX_EPOCHS
 
     cases = []
     caps = {"workers": MAX_WORKERS, "batch_size": MAX_BATCH_SIZE, "epochs": MAX_EPOCHS, "val_every": MAX_EPOCHS}

@@ -1,7 +1,7 @@
 """Generated bad command lines for every subcommand: exit code 2 and one
 ``pose-search <cmd>: error: ...`` line naming the problem, refused before any real work (a Ray
 cluster, rendering, a build, a server, a body model) starts. A handful run through a real
-``python -m pose_search`` to check that no traceback leaks."""
+``python -m pose_search_app`` to check that no traceback leaks."""
 
 from __future__ import annotations
 

@@ -13,7 +13,8 @@ pytestmark = [pytest.mark.slow]
 
 @pytest.mark.ray
 def test_killed_index_build_keeps_the_previous_version_and_resumes(tiny_core_run, tiny_dataset, tmp_path):
-    r = index_build_scenario(tiny_core_run, tiny_dataset, tmp_path / "index")
+    # the first version is built in this process: the killed build and the re-run are the real command
+    r = index_build_scenario(tiny_core_run, tiny_dataset, tmp_path / "index", first_build_here=True)
     assert r.killed_mid_way, "the build ended before it could be killed mid-way"
     assert r.readable_after_kill and r.rows_after_kill == r.rows_before == 48  # the old version answers
     assert r.rows_final == r.rows_expected > r.rows_before

@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from pose_search.checkpoint import load_module
+from pose_search.models.catalog import create_model, load_module
 from pose_search.models.encoders.pose_vae import PoseEncoder
-from pose_search.models.registry import create_model
 from training.driver import TrainConfig
 from training.tasks.core import CoreTask
 from training.tasks.data import load_split

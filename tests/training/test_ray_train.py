@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from tests.processes import kill_ray_instance
+from tests.processes import kill_ray_instance, run_together
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
@@ -21,7 +21,7 @@ CORE = {"latent_dim": 32, "core_width": 16, "core_heads": 2, "core_ffn": 32}
 
 
 def _cmd(run_dir, data, encoders, epochs):
-    return [sys.executable, "-m", "pose_search", "train", "core", "--data", str(data), "--run", str(run_dir),
+    return [sys.executable, "-m", "pose_search_app", "train", "core", "--data", str(data), "--run", str(run_dir),
             "--epochs", str(epochs), "--batch-size", "8", "--workers", "2", "--lr", "1e-3",
             "--pose-encoder", str(encoders["pose"]), "--image-encoder", str(encoders["image"]),
             "--text-encoder", str(encoders["text"]), "--set", f"model_config={json.dumps(CORE)}"]
@@ -32,52 +32,64 @@ def _metrics(run_dir):
 
 
 def test_killed_run_resumes_and_ends_like_an_uninterrupted_one(tmp_path, tiny_dataset, tiny_encoders):
-    epochs = 8  # killed after 3: enough epochs left that the kill lands mid-run
-    # its own Ray temp dir (short: Unix socket paths), apart from any other Ray instance here
-    ray_tmp = tempfile.mkdtemp(prefix="rk", dir="/tmp")
+    epochs = 6  # killed after 3: enough epochs left that the kill lands mid-run
+    # each run its own Ray temp dir (short: Unix socket paths), apart from any other Ray instance here
+    ray_tmp, reference_tmp = (tempfile.mkdtemp(prefix="rk", dir="/tmp") for _ in range(2))
     env = {**os.environ, "RAY_DEDUP_LOGS": "0", "RAY_TMPDIR": ray_tmp}
-    reference = tmp_path / "reference"
-    r = subprocess.run(_cmd(reference, tiny_dataset, tiny_encoders, epochs), capture_output=True, text=True,
-                       timeout=600, env=env)
-    assert r.returncode == 0, r.stderr[-3000:]
+    # the uninterrupted reference runs alongside the killed run and its resume, so that the runs'
+    # start-ups overlap: its own session, Ray instance and cache (the runs would otherwise write the
+    # same shared feature cache at the same time)
+    reference, reference_log = tmp_path / "reference", tmp_path / "reference.stderr"
+    reference_env = {**env, "RAY_TMPDIR": reference_tmp, "POSE_SEARCH_CACHE": str(tmp_path / "reference-cache")}
+    with open(reference_log, "w") as log:
+        ref = subprocess.Popen(_cmd(reference, tiny_dataset, tiny_encoders, epochs), stdout=subprocess.DEVNULL,
+                               stderr=log, env=reference_env, start_new_session=True)
+    try:
+        killed = tmp_path / "killed"
+        proc = subprocess.Popen(_cmd(killed, tiny_dataset, tiny_encoders, epochs), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+        deadline = time.time() + 300
+        while time.time() < deadline:
+            path = killed / "metrics.jsonl"
+            if path.exists() and len(path.read_text().splitlines()) >= 3:
+                break
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGKILL)  # the driver, its Ray cluster and the workers
+        proc.wait()
+        done_before = len(_metrics(killed))
+        assert 3 <= done_before < epochs, "the run was not interrupted mid-way"
+        # anything of that Ray instance still alive (it was killed, not shut down); never `ray stop`,
+        # which would also kill every other Ray instance on the machine
+        kill_ray_instance(proc.pid, ray_tmp)
 
-    killed = tmp_path / "killed"
-    proc = subprocess.Popen(_cmd(killed, tiny_dataset, tiny_encoders, epochs), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, env=env, start_new_session=True)
-    deadline = time.time() + 300
-    while time.time() < deadline:
-        path = killed / "metrics.jsonl"
-        if path.exists() and len(path.read_text().splitlines()) >= 3:
-            break
-        time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)  # the driver, its Ray cluster and the workers
-    proc.wait()
-    done_before = len(_metrics(killed))
-    assert 3 <= done_before < epochs, "the run was not interrupted mid-way"
-    # anything of that Ray instance still alive (it was killed, not shut down); never `ray stop`,
-    # which would also kill every other Ray instance on the machine
-    kill_ray_instance(proc.pid, ray_tmp)
-
-    r = subprocess.run(_cmd(killed, tiny_dataset, tiny_encoders, epochs), capture_output=True, text=True,
-                       timeout=600, env=env)
-    assert r.returncode == 0, r.stderr[-3000:]
+        r = subprocess.run(_cmd(killed, tiny_dataset, tiny_encoders, epochs), capture_output=True, text=True,
+                           timeout=600, env=env)
+        assert r.returncode == 0, r.stderr[-3000:]
+        assert ref.wait(timeout=600) == 0, reference_log.read_text()[-3000:]
+    finally:
+        if ref.poll() is None:  # a failure above: the reference run and its Ray instance go too
+            os.killpg(ref.pid, signal.SIGKILL)
+            ref.wait()
+            kill_ray_instance(ref.pid, reference_tmp)
     a, b = _metrics(reference), _metrics(killed)
     assert [m["epoch"] for m in b] == list(range(1, epochs + 1))  # one row per epoch, none repeated
     assert b[-1]["train/loss"] == pytest.approx(a[-1]["train/loss"], rel=1e-3, abs=1e-4)
     assert b[-1]["val/mRecall"] == pytest.approx(a[-1]["val/mRecall"], abs=1e-6)
     assert (killed / "best" / "core" / "model.safetensors").exists()
     assert (killed / "curves.png").exists()
-    shutil.rmtree(ray_tmp, ignore_errors=True)
+    for tmp in (ray_tmp, reference_tmp):
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def test_bad_config_fails_before_any_work(tmp_path, tiny_dataset):
-    r = subprocess.run([sys.executable, "-m", "pose_search", "train", "core", "--data", str(tiny_dataset),
-                        "--run", str(tmp_path / "r"), "--pose-encoder", str(tmp_path / "nope"),
-                        "--text-encoder", str(tmp_path / "nope2")], capture_output=True, text=True, timeout=300)
-    assert r.returncode == 2 and "neither an encoder checkpoint nor a run directory" in r.stderr
-    r = subprocess.run([sys.executable, "-m", "pose_search", "train", "core", "--run", str(tmp_path / "r"),
-                        "--set", "modle=x"], capture_output=True, text=True, timeout=300)
-    assert r.returncode == 2 and "unknown options ['modle']" in r.stderr
-    r = subprocess.run([sys.executable, "-m", "pose_search", "train", "nonsense", "--run", str(tmp_path / "r")],
-                       capture_output=True, text=True, timeout=300)
-    assert r.returncode == 2 and "unknown task 'nonsense'" in r.stderr
+    cli = [sys.executable, "-m", "pose_search_app", "train"]
+    # three independent processes, run together (their start-ups overlap)
+    missing, unknown_option, unknown_task = run_together([
+        [*cli, "core", "--data", str(tiny_dataset), "--run", str(tmp_path / "r"), "--pose-encoder",
+         str(tmp_path / "nope"), "--text-encoder", str(tmp_path / "nope2")],
+        [*cli, "core", "--run", str(tmp_path / "r"), "--set", "modle=x"],
+        [*cli, "nonsense", "--run", str(tmp_path / "r")],
+    ], timeout=300)
+    assert missing.returncode == 2 and "neither an encoder checkpoint nor a run directory" in missing.stderr
+    assert unknown_option.returncode == 2 and "unknown options ['modle']" in unknown_option.stderr
+    assert unknown_task.returncode == 2 and "unknown task 'nonsense'" in unknown_task.stderr

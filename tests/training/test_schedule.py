@@ -10,19 +10,18 @@ import torch
 
 from training.driver import TrainConfig
 from training.tasks.base import Batch, Task
+from training.tasks.options import ScheduleOptions
 
 
 class _Linear(Task):
     """y = w.x on 64 rows; records the learning rate and gradient norm at every optimizer step."""
 
+    options_type = ScheduleOptions
+
     def __init__(self, cfg: TrainConfig) -> None:
         super().__init__(cfg)
         self.lrs: list[float] = []
         self.grad_norms: list[float] = []
-
-    @classmethod
-    def option_defaults(cls) -> dict[str, Any]:
-        return {"warmup_steps": 0, "grad_clip": 0.0, "lr_decay": "none"}
 
     def build_model(self) -> torch.nn.Module:
         return torch.nn.Linear(4, 1)

@@ -76,7 +76,7 @@ def test_ui_command_serves_a_bundle(tmp_path, tiny_index, tiny_dataset):
     with socket.socket() as s:
         s.bind(("127.0.0.2", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "pose_search", "ui", "--bundle", str(tmp_path), "--host",
+    proc = subprocess.Popen([sys.executable, "-m", "pose_search_app", "ui", "--bundle", str(tmp_path), "--host",
                              "127.0.0.2", "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
@@ -96,6 +96,6 @@ def test_ui_command_serves_a_bundle(tmp_path, tiny_index, tiny_dataset):
 
 
 def test_ui_command_errors_are_one_line(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "pose_search", "ui", "--bundle", str(tmp_path)],
+    r = subprocess.run([sys.executable, "-m", "pose_search_app", "ui", "--bundle", str(tmp_path)],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and "has no bundle.json" in r.stderr and "Traceback" not in r.stderr

@@ -5,16 +5,15 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
-if TYPE_CHECKING:
-    from training.driver import TrainConfig
+from training.config import TrainConfig
+from training.tasks.options import ScheduleOptions, TaskOptions
 
 Batch = dict[str, torch.Tensor]
-LR_DECAYS = ("none", "cosine")  # the learning-rate schedules of Task.train_epoch (option lr_decay)
 
 
 class Task(ABC):
@@ -25,33 +24,12 @@ class Task(ABC):
     # in object storage is not copied to every training node)
     workers_read_data: bool = True
     higher_is_better: bool = False
-    # options naming files or runs (workers resolve them, maybe in another working directory)
-    path_options: ClassVar[frozenset[str]] = frozenset(
-        {"image_encoder", "pose_encoder", "text_encoder", "core", "init", "text_pretrained_dir"})
+    # the task's options (training/tasks/options.py): typed, with defaults and bounds
+    options_type: ClassVar[type[TaskOptions]] = TaskOptions
 
     def __init__(self, cfg: TrainConfig) -> None:
         self.cfg = cfg
-        self.options = dict(cfg.task_options)
-        unknown = set(self.options) - set(self.option_defaults())
-        if unknown:
-            raise ValueError(f"task {cfg.task!r}: unknown options {sorted(unknown)}; "
-                             f"known: {sorted(self.option_defaults())}")
-        self.options = {**self.option_defaults(), **self.options}
-        for name in ("warmup_steps", "grad_clip"):
-            value = self.options.get(name)
-            if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0):
-                raise ValueError(f"task {cfg.task!r}: option {name}={value!r}: expected a number >= 0 (0: off)")
-        value = self.options.get("lr_decay")
-        if value is not None and value not in LR_DECAYS:
-            raise ValueError(f"task {cfg.task!r}: option lr_decay={value!r}: expected one of {', '.join(LR_DECAYS)}")
-        value = self.options.get("lr_flip")  # flip augmentation: a probability
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
-                                  or not 0.0 <= value <= 1.0):
-            raise ValueError(f"{cfg.task} option lr_flip={value!r}: expected a probability in [0, 1]")
-
-    @classmethod
-    def option_defaults(cls) -> dict[str, Any]:
-        return {}
+        self.options = self.options_type.parse(cfg.task, cfg.task_options)
 
     @property
     def run_dir(self) -> Path:
@@ -81,16 +59,18 @@ class Task(ABC):
         """One pass over ``train``: a (seed, epoch) permutation, each rank its slice of every
         global batch of ``batch_size`` (last partial batch dropped, like the original).
 
-        Tasks whose options hold ``warmup_steps`` (linear learning-rate warm-up over the first N
-        optimizer steps of the run, at most a tenth of the run), ``lr_decay`` ("cosine": the
-        learning rate follows half a cosine from ``lr`` down to 0 at the last step of the run;
-        "none") or ``grad_clip`` (max global gradient norm) get them here. The schedule is computed
+        Tasks whose options are :class:`~training.tasks.options.ScheduleOptions` get them here:
+        ``warmup_steps`` (linear learning-rate warm-up over the first N optimizer steps of the run,
+        at most a tenth of the run), ``lr_decay`` ("cosine": the learning rate follows half a
+        cosine from ``lr`` down to 0 at the last step of the run; "none") and ``grad_clip`` (max
+        global gradient norm). The schedule is computed
         from the step number, so a resumed run continues it."""
         n = len(next(iter(train.values())))
-        clip = float(self.options.get("grad_clip") or 0.0)
+        schedule = self.options if isinstance(self.options, ScheduleOptions) else ScheduleOptions()
+        clip = float(schedule.grad_clip)
         per_epoch = max(0, (n - self.cfg.batch_size) // self.cfg.batch_size + 1)
-        warmup = min(int(self.options.get("warmup_steps") or 0), max(1, self.cfg.epochs * per_epoch // 10))
-        cosine = self.options.get("lr_decay") == "cosine"
+        warmup = min(int(schedule.warmup_steps), max(1, self.cfg.epochs * per_epoch // 10))
+        cosine = schedule.lr_decay == "cosine"
         total = max(1, self.cfg.epochs * per_epoch)
         perm = np.random.default_rng([self.cfg.seed, epoch]).permutation(n)
         per_rank = self.cfg.batch_size // world

@@ -2,7 +2,7 @@
 
 ``prepare`` (driver side) loads the three frozen encoders, computes the features of the train and
 val splits once into ``RUN/features/`` and copies the encoders into ``RUN/encoders/`` so that the
-run directory alone rebuilds the full model (:func:`pose_search.api.load_model`).
+run directory alone rebuilds the full model (:func:`pose_search.runs.load_model`).
 Training samples one of the captions of each pose per step (uniformly); validation uses caption
 ``row mod C`` ("deterministic mix"). The best checkpoint is the one with the highest val mRecall.
 """
@@ -21,6 +21,7 @@ import torch
 
 from pose_search.losses import symbbc
 from training.tasks.base import Batch, Task
+from training.tasks.options import AlignerOptions, CoreOptions
 
 log = logging.getLogger(__name__)
 
@@ -28,31 +29,27 @@ ENCODER_OPTIONS = {"image": "image_encoder", "pose": "pose_encoder", "text": "te
 
 
 class CoreTask(Task):
+    options_type = CoreOptions
     score_name = "mRecall"
     workers_read_data = False  # the features cached by prepare()
     higher_is_better = True
-    default_model = "poseembroider"
 
-    @classmethod
-    def option_defaults(cls) -> dict[str, Any]:
-        return {"model": cls.default_model, "model_config": {}, "image_encoder": None, "pose_encoder": None,
-                "text_encoder": None, "val_split": "val", "feature_batch": 64, "eval_rows": 10000}
 
     # ----------------------------------------------------------------- driver side
     def prepare(self) -> None:
-        from pose_search.checkpoint import load_module
         from pose_search.config import cache_dir
         from pose_search.data.store import read_manifest
+        from pose_search.models.catalog import load_module
         from pose_search.models.features import dataset_features, save_features, split_size
 
         if not self.cfg.data:
             raise ValueError("core training needs --data (a script dataset directory)")
         read_manifest(self.cfg.data)
-        given = {m: self.options[o] for m, o in ENCODER_OPTIONS.items() if self.options[o]}
+        given = {m: getattr(self.options, o) for m, o in ENCODER_OPTIONS.items() if getattr(self.options, o)}
         if len(given) < 2:
             raise ValueError("core training needs at least two encoders: --image-encoder, --pose-encoder, "
                              "--text-encoder (run directories of trained encoders)")
-        for split in ("train", self.options["val_split"]):
+        for split in ("train", self.options.val_split):
             if split_size(self.cfg.data, split) == 0:
                 raise ValueError(f"dataset {self.cfg.data!r} has no rows in split {split!r}")
         encoders, dirs = {}, {}
@@ -69,14 +66,14 @@ class CoreTask(Task):
             if not target.exists():
                 shutil.copytree(directory, target)
         key = _features_key(self.cfg.data, dirs)
-        for split in ("train", self.options["val_split"]):
+        for split in ("train", self.options.val_split):
             path = self.run_dir / "features" / f"{split}.safetensors"
             if path.exists():
                 continue
             # shared between runs on the same data and encoders (the Aligner and the ablations)
             shared = cache_dir() / "features" / key / f"{split}.safetensors"
             if not shared.exists():
-                save_features(shared, dataset_features(self.cfg.data, encoders, split, self.options["feature_batch"]))
+                save_features(shared, dataset_features(self.cfg.data, encoders, split, self.options.feature_batch))
             path.parent.mkdir(parents=True, exist_ok=True)
             try:
                 os.link(shared, path)
@@ -91,14 +88,14 @@ class CoreTask(Task):
         return {m: torch.from_numpy(v.astype(np.float32)) for m, v in feats.items() if m != "ids"}
 
     def datasets(self) -> tuple[Batch, Batch]:
-        return self._load("train"), self._load(self.options["val_split"])
+        return self._load("train"), self._load(self.options.val_split)
 
     def build_model(self) -> torch.nn.Module:
+        from pose_search.models.catalog import create_model
         from pose_search.models.features import feature_dims
-        from pose_search.models.registry import create_model
 
         dims = feature_dims(self.run_dir / "features" / "train.safetensors")
-        return create_model(self.options["model"], **{**self.options["model_config"], "input_dims": dims})
+        return create_model(self.options.model, **{**self.options.model_config, "input_dims": dims})
 
     @staticmethod
     def _pick_captions(batch: Batch, index: torch.Tensor | None = None) -> Batch:
@@ -120,7 +117,7 @@ class CoreTask(Task):
         from pose_search.metrics.retrieval import retrieval_metrics
 
         model.eval()
-        n = min(len(next(iter(val.values()))), int(self.options["eval_rows"]))
+        n = min(len(next(iter(val.values()))), int(self.options.eval_rows))
         feats = self._pick_captions({k: v[:n] for k, v in val.items()}, torch.arange(n))
         refs = {}
         for s in range(0, n, 512):
@@ -136,18 +133,18 @@ class CoreTask(Task):
     def export(self, model: torch.nn.Module, directory: Path, metrics: dict[str, Any]) -> None:
         from pose_search.checkpoint import save_module
 
-        save_module(directory / "core", self.options["model"], model.config(), model,
+        save_module(directory / "core", self.options.model, model.config(), model,
                     metrics={k: v for k, v in metrics.items() if isinstance(v, (int, float))})
 
 
 class AlignerTask(CoreTask):
-    default_model = "aligner"
+    options_type = AlignerOptions
 
 
 def _frozen_name(value: str, modality: str) -> bool:
     """Whether ``value`` names a registered pretrained encoder that needs no training (e.g.
     ``blazepose``) rather than a checkpoint or run directory."""
-    from pose_search.models.registry import list_models
+    from pose_search.models.catalog import list_models
 
     return not Path(value).exists() and value in list_models(f"encoder.{modality}")
 
@@ -155,7 +152,7 @@ def _frozen_name(value: str, modality: str) -> bool:
 def _save_frozen(name: str, target: Path) -> Path:
     """A config-only checkpoint of the pretrained encoder ``name`` in ``target`` (once)."""
     from pose_search.checkpoint import save_module
-    from pose_search.models.registry import create_model
+    from pose_search.models.catalog import create_model
 
     if (target / "config.json").exists():
         return target

@@ -30,7 +30,7 @@ def load_split(data_dir: str, split: str, columns: tuple[str, ...]) -> dict[str,
     if "captions" in columns:
         out["captions"] = table.column("captions").to_pylist()
     if "image" in columns:
-        from pose_search.models.encoders.image import decode_images, load_image_file
+        from pose_search.models.encoders.image_files import decode_images, load_image_file
 
         blobs, paths = table.column("image").to_pylist(), table.column("image_path").to_pylist()
         images = []

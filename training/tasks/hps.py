@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from training.tasks.base import Batch, Task
+from training.tasks.options import HPSOptions
 
 log = logging.getLogger(__name__)
 
@@ -27,38 +28,36 @@ REPRESENTATION_DIR = "representation"
 
 
 class HPSTask(Task):
+    options_type = HPSOptions
     score_name = "loss"
     higher_is_better = False
 
-    @classmethod
-    def option_defaults(cls) -> dict[str, Any]:
-        return {"model": "hps-head", "model_config": {}, "core": None, "val_split": "val", "feature_batch": 64,
-                "joint_weight": 1.0}
 
     def _cache(self, split: str) -> Path:
         return self.run_dir / "representations" / f"{split}.safetensors"
 
     def prepare(self) -> None:
-        from pose_search.api import PoseSearchModel, copy_model, load_model, model_files
         from pose_search.models.features import save_features
+        from pose_search.models.search_model import PoseSearchModel
+        from pose_search.runs import copy_model, load_model, model_files
 
         if not self.cfg.data:
             raise ValueError("hps training needs --data (a dataset with images, poses and shapes)")
-        if not self.options["core"]:
+        if not self.options.core:
             raise ValueError("hps training needs --set core=RUN (a trained core or aligner run)")
-        files = model_files(self.options["core"])
+        files = model_files(self.options.core)
         rep_dir = copy_model(files, self.run_dir / REPRESENTATION_DIR)
         model = None
-        for split in ("train", self.options["val_split"]):
+        for split in ("train", self.options.val_split):
             if self._cache(split).exists():
                 continue
             if model is None:
                 model = load_model(rep_dir)
                 if not isinstance(model, PoseSearchModel) or "image" not in model.modalities:
-                    raise ValueError(f"{self.options['core']!r}: the representation model needs an image encoder")
+                    raise ValueError(f"{self.options.core!r}: the representation model needs an image encoder")
             save_features(self._cache(split), representation_cache(model, self.cfg.data, split,
-                                                                   Path(self.options["core"]),
-                                                                   int(self.options["feature_batch"])))
+                                                                   Path(self.options.core),
+                                                                   int(self.options.feature_batch)))
 
     def _load(self, split: str) -> Batch:
         import roma
@@ -71,22 +70,22 @@ class HPSTask(Task):
                 "shape": torch.from_numpy(f["shape"].astype(np.float32))}
 
     def datasets(self) -> tuple[Batch, Batch]:
-        return self._load("train"), self._load(self.options["val_split"])
+        return self._load("train"), self._load(self.options.val_split)
 
     def build_model(self) -> torch.nn.Module:
-        from pose_search.models.registry import create_model
+        from pose_search.models.catalog import create_model
 
         train = self._load("train")
-        model = create_model(self.options["model"], **{"rep_dim": int(train["rep"].shape[1]),
+        model = create_model(self.options.model, **{"rep_dim": int(train["rep"].shape[1]),
                                                        "shape_dim": int(train["shape"].shape[1]),
-                                                       **self.options["model_config"]})
+                                                       **self.options.model_config})
         model.set_mean_pose(train["rotmats"])
         return model
 
     def loss(self, model: torch.nn.Module, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
         from pose_search.models.heads.hps import hps_loss
 
-        terms = hps_loss(model(batch["rep"]), batch["rotmats"], batch["shape"], float(self.options["joint_weight"]))
+        terms = hps_loss(model(batch["rep"]), batch["rotmats"], batch["shape"], float(self.options.joint_weight))
         return terms["loss"], {k: float(v.detach()) for k, v in terms.items() if k != "loss"}
 
     @torch.no_grad()
@@ -102,7 +101,7 @@ class HPSTask(Task):
         shape = torch.cat([o.shape for o in outs]).cpu() if outs[0].shape is not None else None
         out = HPSOutput(rot, roma.rotmat_to_rotvec(rot), shape)
         metrics = {k: float(v) for k, v in hps_loss(out, val["rotmats"], val["shape"],
-                                                    float(self.options["joint_weight"])).items()}
+                                                    float(self.options.joint_weight)).items()}
         metrics.update(skeleton_errors(out.pose, roma.rotmat_to_rotvec(val["rotmats"])))
         return metrics
 
@@ -110,7 +109,7 @@ class HPSTask(Task):
         from pose_search.checkpoint import save_module
 
         scalars = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
-        save_module(directory / "head", self.options["model"], model.config(), model, metrics=scalars)
+        save_module(directory / "head", self.options.model, model.config(), model, metrics=scalars)
 
 
 @torch.no_grad()

@@ -14,57 +14,56 @@ import torch
 
 from training.tasks.base import Batch, Task
 from training.tasks.data import load_split
+from training.tasks.options import ImageOptions
 
 
 class ImageTask(Task):
+    options_type = ImageOptions
     score_name = "loss"
     higher_is_better = False
 
-    @classmethod
-    def option_defaults(cls) -> dict[str, Any]:
-        return {"model": "image-pose-regressor", "model_config": {}, "augment": True, "joint_weight": 1.0,
-                "val_split": "val", "eval_rows": 2000}
 
     def prepare(self) -> None:
         if not self.cfg.data:
             raise ValueError("image training needs --data (a script dataset with images)")
-        for split in ("train", self.options["val_split"]):
+        for split in ("train", self.options.val_split):
             load_split(self.cfg.data, split, ("pose",))  # checks the dataset and the split early
 
     def build_model(self) -> torch.nn.Module:
-        from pose_search.models.registry import create_model
+        from pose_search.models.catalog import create_model
 
-        return create_model(self.options["model"], **self.options["model_config"])
+        return create_model(self.options.model, **self.options.model_config)
 
     def datasets(self) -> tuple[Batch, Batch]:
         train = load_split(self.cfg.data, "train", ("pose", "image"))
-        val = load_split(self.cfg.data, self.options["val_split"], ("pose", "image"))
-        n = int(self.options["eval_rows"])
+        val = load_split(self.cfg.data, self.options.val_split, ("pose", "image"))
+        n = int(self.options.eval_rows)
         return ({"image": train["image"], "pose": train["pose"]},
                 {"image": val["image"][:n], "pose": val["pose"][:n]})
 
     def loss(self, model: torch.nn.Module, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
-        from pose_search.models.encoders.image import ImageAugment, image_pose_loss
+        from pose_search.models.encoders.image_augment import ImageAugment
+        from pose_search.models.encoders.image_regressor import image_pose_loss
 
         images = batch["image"]
-        if self.options["augment"]:
+        if self.options.augment:
             gen = torch.Generator().manual_seed(int(torch.randint(0, 2**31 - 1, (1,))))
             images = ImageAugment()(images, gen)
         else:
             images = images.float() / 255.0
-        out = image_pose_loss(model(images), batch["pose"], self.options["joint_weight"])
+        out = image_pose_loss(model(images), batch["pose"], self.options.joint_weight)
         return out["loss"], {"angle_deg": float(out["angle_deg"]), "joints_m": float(out["joints"].detach())}
 
     @torch.no_grad()
     def evaluate(self, model: torch.nn.Module, val: Batch, device: torch.device) -> dict[str, float]:
-        from pose_search.models.encoders.image import image_pose_loss
+        from pose_search.models.encoders.image_regressor import image_pose_loss
 
         model.eval()
         totals = {"loss": 0.0, "angle_deg": 0.0, "mpjpe_mm": 0.0}
         n = len(val["pose"])
         for s in range(0, n, 64):
             images = val["image"][s : s + 64].to(device).float() / 255.0
-            out = image_pose_loss(model(images), val["pose"][s : s + 64].to(device), self.options["joint_weight"])
+            out = image_pose_loss(model(images), val["pose"][s : s + 64].to(device), self.options.joint_weight)
             w = len(images) / n
             totals["loss"] += float(out["loss"]) * w
             totals["angle_deg"] += float(out["angle_deg"]) * w
@@ -75,5 +74,5 @@ class ImageTask(Task):
         from pose_search.checkpoint import save_module
 
         scalars = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
-        save_module(directory / "model", self.options["model"], model.config(), model, metrics=scalars)
+        save_module(directory / "model", self.options.model, model.config(), model, metrics=scalars)
         save_module(directory / "encoder", model.backbone, model.encoder.config(), model.encoder, metrics=scalars)

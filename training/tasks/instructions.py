@@ -38,7 +38,7 @@ from pose_search.data.mirror import mirror_text
 from pose_search.data.pairs import load_pairs, load_pool_poses, pick_text, pool_ids, tokenize_texts
 from pose_search.data.pose_builder import mirror_pose
 from training.tasks.base import Batch, Task, two_tower_metrics
-from training.tasks.posetext import TEXT_MODELS
+from training.tasks.options import InstructionsOptions, PairTextOptions
 
 if TYPE_CHECKING:
     from pose_search.models.encoders.pretrained_text import PretrainedTextEncoder
@@ -83,44 +83,41 @@ def is_pretrained_encoder(directory: Path) -> bool:
 
 
 class InstructionsTask(Task):
+    options_type = InstructionsOptions
     score_name = "loss"
     higher_is_better = False
 
-    @classmethod
-    def option_defaults(cls) -> dict[str, Any]:
-        return {"model": "instruction-generator", "model_config": {}, "core": None, "init": None,
-                "pair_kinds": "all", "val_split": "val", "max_tokens": 96, "warmup_steps": 100, "grad_clip": 1.0,
-                "lr_flip": 0.5, "vocab_size": 4000}
 
     @property
     def cache(self) -> Path:
         return self.run_dir / "representations" / "poses.safetensors"
 
     def prepare(self) -> None:
-        from pose_search.api import PoseSearchModel, copy_model, load_model, model_files
         from pose_search.models.features import feature_dims, load_features, save_features
+        from pose_search.models.search_model import PoseSearchModel
+        from pose_search.runs import copy_model, load_model, model_files
 
         if not self.cfg.data:
             raise ValueError("instructions training needs --data (a fix dataset with pairs)")
-        if not self.options["core"]:
+        if not self.options.core:
             raise ValueError("instructions training needs --set core=RUN (a trained core or aligner run)")
-        for split in ("train", self.options["val_split"]):
-            load_pairs(self.cfg.data, split, self.options["pair_kinds"])
-        rep_dir = copy_model(model_files(self.options["core"]), self.run_dir / REPRESENTATION_DIR)
-        if self.options["init"]:
+        for split in ("train", self.options.val_split):
+            load_pairs(self.cfg.data, split, self.options.pair_kinds)
+        rep_dir = copy_model(model_files(self.options.core), self.run_dir / REPRESENTATION_DIR)
+        if self.options.init:
             self._init_dir()
         elif not (self.tokenizer_path / "tokenizer.json").exists():
             from pose_search.models.encoders.tokenizer import TextTokenizer
 
-            train = load_pairs(self.cfg.data, "train", self.options["pair_kinds"])["instructions"]
+            train = load_pairs(self.cfg.data, "train", self.options.pair_kinds)["instructions"]
             texts = [t for ts in with_mirrored(train) for t in ts]
-            TextTokenizer.train(texts, vocab_size=int(self.options["vocab_size"])).save(self.tokenizer_path)
-        wanted = {"rep", "rep_mirror"} if self.options["lr_flip"] > 0 else {"rep"}
+            TextTokenizer.train(texts, vocab_size=int(self.options.vocab_size)).save(self.tokenizer_path)
+        wanted = {"rep", "rep_mirror"} if self.options.lr_flip > 0 else {"rep"}
         if self.cache.exists() and wanted <= set(feature_dims(self.cache)):
             return
         model = load_model(rep_dir)
         if not isinstance(model, PoseSearchModel) or not {"pose", "text"} <= set(model.modalities):
-            raise ValueError(f"{self.options['core']!r}: the representation model needs pose and text encoders")
+            raise ValueError(f"{self.options.core!r}: the representation model needs pose and text encoders")
         poses = load_pool_poses(self.cfg.data)
 
         def represent(p: torch.Tensor) -> np.ndarray:  # (N, 22, 3) -> (N, D)
@@ -134,7 +131,7 @@ class InstructionsTask(Task):
         save_features(self.cache, feats)
 
     def _init_dir(self) -> Path:
-        run = Path(self.options["init"])
+        run = Path(self.options.init)
         for part in ("best", "last"):
             if (run / part / "head" / "config.json").exists():
                 return run / part / "head"
@@ -150,7 +147,7 @@ class InstructionsTask(Task):
         would make the output layer ~8x wider for words instructions never use)."""
         from pose_search.models.encoders.tokenizer import TextTokenizer
 
-        return TextTokenizer.load(self._init_dir() if self.options["init"] else self.tokenizer_path)
+        return TextTokenizer.load(self._init_dir() if self.options.init else self.tokenizer_path)
 
     def _split(self, split: str, mirrored: bool = False) -> Batch:
         """Representations ``(P, D)`` x2 and texts ``(P, C, L)``; ``mirrored``: also those of the
@@ -159,9 +156,9 @@ class InstructionsTask(Task):
 
         feats = load_features(self.cache)
         rep = torch.from_numpy(feats["rep"].astype(np.float32))
-        pairs = load_pairs(self.cfg.data, split, self.options["pair_kinds"])
+        pairs = load_pairs(self.cfg.data, split, self.options.pair_kinds)
         texts = with_mirrored(pairs["instructions"]) if mirrored else pairs["instructions"]
-        ids, mask = tokenize_texts(self._tokenizer(), texts, int(self.options["max_tokens"]))
+        ids, mask = tokenize_texts(self._tokenizer(), texts, int(self.options.max_tokens))
         out = {"rep_a": rep[pairs["a"]], "rep_b": rep[pairs["b"]], "ids": ids, "mask": mask}
         if mirrored:
             rep_m = torch.from_numpy(feats["rep_mirror"].astype(np.float32))
@@ -169,24 +166,23 @@ class InstructionsTask(Task):
         return out
 
     def datasets(self) -> tuple[Batch, Batch]:
-        return self._split("train", mirrored=self.options["lr_flip"] > 0), self._split(self.options["val_split"])
+        return self._split("train", mirrored=self.options.lr_flip > 0), self._split(self.options.val_split)
 
     def build_model(self) -> torch.nn.Module:
-        from pose_search.checkpoint import load_module
+        from pose_search.models.catalog import create_model, load_module
         from pose_search.models.features import feature_dims
-        from pose_search.models.registry import create_model
 
-        if self.options["init"]:
+        if self.options.init:
             return load_module(self._init_dir())
         dims = feature_dims(self.cache)
-        return create_model(self.options["model"], tokenizer=self._tokenizer(),
-                            **{"rep_dim": dims["rep"], "max_length": int(self.options["max_tokens"]),
-                               **self.options["model_config"]})
+        return create_model(self.options.model, tokenizer=self._tokenizer(),
+                            **{"rep_dim": dims["rep"], "max_length": int(self.options.max_tokens),
+                               **self.options.model_config})
 
     def loss(self, model: torch.nn.Module, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
         rep_a, rep_b = batch["rep_a"], batch["rep_b"]
-        if self.options["lr_flip"] > 0:  # texts (B, 2C, L): C originals, then their mirror images
-            ids, mask, flip = pick_flipped(batch["ids"], batch["mask"], float(self.options["lr_flip"]))
+        if self.options.lr_flip > 0:  # texts (B, 2C, L): C originals, then their mirror images
+            ids, mask, flip = pick_flipped(batch["ids"], batch["mask"], float(self.options.lr_flip))
             f = flip[:, None]
             rep_a, rep_b = torch.where(f, batch["rep_a_m"], rep_a), torch.where(f, batch["rep_b_m"], rep_b)
         else:
@@ -212,8 +208,8 @@ class InstructionsTask(Task):
         from pose_search.checkpoint import save_module
 
         scalars = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
-        name = self.options["model"]
-        if self.options["init"]:
+        name = self.options.model
+        if self.options.init:
             from pose_search.checkpoint import read_config
 
             name = read_config(self._init_dir())["name"]
@@ -221,20 +217,14 @@ class InstructionsTask(Task):
 
 
 class PairTextTask(Task):
+    options_type = PairTextOptions
     score_name = "mRecall"
     higher_is_better = True
 
-    @classmethod
-    def option_defaults(cls) -> dict[str, Any]:
-        return {"model": "pairtext", "model_config": {}, "text_model": "pretrained", "text_encoder": None,
-                "pair_kinds": "all", "val_split": "val", "vocab_size": 4000, "max_tokens": 96, "lr_flip": 0.5}
 
     def __init__(self, cfg: Any) -> None:
         super().__init__(cfg)
-        if self.options["text_model"] not in TEXT_MODELS:
-            raise ValueError(f"pairtext option text_model={self.options['text_model']!r}: expected one of "
-                             f"{', '.join(TEXT_MODELS)}")
-        if "text_model" in self.options["model_config"]:
+        if "text_model" in self.options.model_config:
             raise ValueError("pairtext: give text_model as a task option (--set text_model=...), not in model_config")
         self._tables: dict[tuple[str, bool], TokenTable] = {}
         self._tower: PretrainedTextEncoder | None = None  # fills the token tables
@@ -246,9 +236,9 @@ class PairTextTask(Task):
     def _encoder_dir(self) -> Path | None:
         """The text encoder checkpoint ``text_encoder`` names (itself, or a PoseText run's
         ``best/encoder`` / ``last/encoder``), pretrained or scratch; None without one."""
-        if not self.options["text_encoder"]:
+        if not self.options.text_encoder:
             return None
-        run = Path(self.options["text_encoder"])
+        run = Path(self.options.text_encoder)
         for d in (run, run / "best" / "encoder", run / "last" / "encoder"):
             if (d / "config.json").exists() and ((d / "tokenizer.json").exists() or is_pretrained_encoder(d)):
                 return d
@@ -260,11 +250,11 @@ class PairTextTask(Task):
         given (an explicit ``text_model`` must agree), else ``text_model``."""
         enc = self._encoder_dir()
         if enc is None:
-            return self.options["text_model"] == "pretrained"
+            return self.options.text_model == "pretrained"
         kind = "pretrained" if is_pretrained_encoder(enc) else "scratch"
-        if "text_model" in self.cfg.task_options and self.options["text_model"] != kind:
+        if "text_model" in self.cfg.task_options and self.options.text_model != kind:
             raise ValueError(f"pairtext: text_encoder {str(enc)!r} holds a {kind} text encoder but text_model="
-                             f"{self.options['text_model']!r}; leave text_model out to follow the encoder")
+                             f"{self.options.text_model!r}; leave text_model out to follow the encoder")
         return kind == "pretrained"
 
     def prepare(self) -> None:
@@ -272,19 +262,19 @@ class PairTextTask(Task):
 
         if not self.cfg.data:
             raise ValueError("pairtext training needs --data (a fix dataset with pairs)")
-        train = load_pairs(self.cfg.data, "train", self.options["pair_kinds"])
-        load_pairs(self.cfg.data, self.options["val_split"], self.options["pair_kinds"])
+        train = load_pairs(self.cfg.data, "train", self.options.pair_kinds)
+        load_pairs(self.cfg.data, self.options.val_split, self.options.pair_kinds)
         if self.pretrained:  # the backbone's token outputs of every instruction, once, into the cache
             self._table("train", self._mirrored, progress=True)
-            self._table(self.options["val_split"], False, progress=True)
+            self._table(self.options.val_split, False, progress=True)
         elif self._encoder_dir() is None and not (self.tokenizer_path / "tokenizer.json").exists():
             texts = [t for ts in train["instructions"] for t in ts]
-            TextTokenizer.train(texts, vocab_size=int(self.options["vocab_size"])).save(self.tokenizer_path)
+            TextTokenizer.train(texts, vocab_size=int(self.options.vocab_size)).save(self.tokenizer_path)
 
     @property
     def _mirrored(self) -> bool:
         """Whether training texts come with their mirror images (flip augmentation on)."""
-        return self.options["lr_flip"] > 0
+        return self.options.lr_flip > 0
 
     def _tokenizer(self):
         from pose_search.models.encoders.tokenizer import TextTokenizer
@@ -294,7 +284,7 @@ class PairTextTask(Task):
 
     def _texts(self, split: str, mirrored: bool) -> list[list[str]]:
         """The split's instructions per pair: ``C`` each (:func:`padded`), ``2C`` when ``mirrored``."""
-        texts = load_pairs(self.cfg.data, split, self.options["pair_kinds"])["instructions"]
+        texts = load_pairs(self.cfg.data, split, self.options.pair_kinds)["instructions"]
         return with_mirrored(texts) if mirrored else padded(texts)
 
     def _table(self, split: str, mirrored: bool, progress: bool = False) -> TokenTable:
@@ -313,30 +303,30 @@ class PairTextTask(Task):
         ``(P, C)`` of :meth:`_table` (pretrained); ``mirrored``: ``2C`` texts per pair, the C texts
         then their mirror images in the same order."""
         poses = load_pool_poses(self.cfg.data)
-        pairs = load_pairs(self.cfg.data, split, self.options["pair_kinds"])
+        pairs = load_pairs(self.cfg.data, split, self.options.pair_kinds)
         out = {"pose_a": poses[pairs["a"]], "pose_b": poses[pairs["b"]]}
         texts = with_mirrored(pairs["instructions"]) if mirrored else pairs["instructions"]
         if self.pretrained:
             n, c = len(texts), max(len(x) for x in texts)
             return {**out, "text_row": torch.arange(n * c).view(n, c)}
-        ids, mask = tokenize_texts(self._tokenizer(), texts, int(self.options["max_tokens"]))
+        ids, mask = tokenize_texts(self._tokenizer(), texts, int(self.options.max_tokens))
         return {**out, "ids": ids, "mask": mask}
 
     def datasets(self) -> tuple[Batch, Batch]:
-        return self._split("train", mirrored=self._mirrored), self._split(self.options["val_split"])
+        return self._split("train", mirrored=self._mirrored), self._split(self.options.val_split)
 
     def build_model(self) -> torch.nn.Module:
         from pose_search.checkpoint import load_state, load_weights, read_config
-        from pose_search.models.registry import create_model
+        from pose_search.models.catalog import create_model
 
-        cfg = dict(self.options["model_config"])
+        cfg = dict(self.options.model_config)
         enc = self._encoder_dir()
         if enc is not None:
             cfg["text"] = {**read_config(enc)["config"], **cfg.get("text", {})}
         if self.pretrained:
-            model = create_model(self.options["model"], text_model="pretrained", **cfg)
+            model = create_model(self.options.model, text_model="pretrained", **cfg)
         else:
-            model = create_model(self.options["model"], text_model="scratch", tokenizer=self._tokenizer(), **cfg)
+            model = create_model(self.options.model, text_model="scratch", tokenizer=self._tokenizer(), **cfg)
         if enc is not None:  # the encoder's weights: a pretrained one's topping, a scratch one's all
             load_weights(model.text, load_state(enc, read_config(enc).get("weights_sha256")), repr(str(enc)))
         return model
@@ -347,7 +337,7 @@ class PairTextTask(Task):
         rows = rows.cpu()
         n = rows.shape[0]
         if self._mirrored:
-            index, flip = flip_index(n, rows.shape[1] // 2, float(self.options["lr_flip"]))
+            index, flip = flip_index(n, rows.shape[1] // 2, float(self.options.lr_flip))
         else:
             index, flip = torch.randint(rows.shape[1], (n,)), None
         text, mask = self._table("train", self._mirrored).gather(rows[torch.arange(n), index])
@@ -359,7 +349,7 @@ class PairTextTask(Task):
         if "text_row" in batch:  # the pretrained tower: cached backbone outputs of the picked texts
             text, mask, flip = self._pick_rows(batch["text_row"])
         elif self._mirrored:  # texts (B, 2C, L): C originals, then their mirror images
-            text, mask, flip = pick_flipped(batch["ids"], batch["mask"], float(self.options["lr_flip"]))
+            text, mask, flip = pick_flipped(batch["ids"], batch["mask"], float(self.options.lr_flip))
         else:
             text, mask = pick_text(batch["ids"], batch["mask"])
         if flip is not None:
@@ -373,7 +363,7 @@ class PairTextTask(Task):
     def evaluate(self, model: torch.nn.Module, val: Batch, device: torch.device) -> dict[str, float]:
         n = len(val["pose_a"])
         if "text_row" in val:  # each pair's first text, as cached backbone outputs (n, L, H)
-            text, mask = self._table(self.options["val_split"], False).gather(val["text_row"][:, 0].cpu())
+            text, mask = self._table(self.options.val_split, False).gather(val["text_row"][:, 0].cpu())
         else:
             text, mask = pick_text(val["ids"], val["mask"], torch.zeros(n, dtype=torch.long))
         return two_tower_metrics(model, [val["pose_a"], val["pose_b"], text, mask], ("pair", "text"), device)
@@ -382,4 +372,4 @@ class PairTextTask(Task):
         from pose_search.checkpoint import save_module
 
         scalars = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
-        save_module(directory / "model", self.options["model"], model.config(), model, metrics=scalars)
+        save_module(directory / "model", self.options.model, model.config(), model, metrics=scalars)

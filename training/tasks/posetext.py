@@ -21,35 +21,24 @@ import torch
 from pose_search.models.features import flat_captions
 from training.tasks.base import Batch, Task, two_tower_metrics
 from training.tasks.data import load_split
+from training.tasks.options import PoseTextOptions
 
 # DistilBERT layout, sized for training from scratch on a CPU
 SCRATCH_TEXT = {"dim": 256, "n_layers": 4, "n_heads": 4, "hidden_dim": 1024, "freeze_backbone": False}
-TEXT_MODELS = ("pretrained", "scratch")
 
 
 class PoseTextTask(Task):
+    options_type = PoseTextOptions
     score_name = "loss"
     higher_is_better = False
 
-    @classmethod
-    def option_defaults(cls) -> dict[str, Any]:
-        return {"model": "posetext", "model_config": {}, "text_model": "pretrained", "text_pretrained_dir": None,
-                "vocab_size": 4000, "max_tokens": 128, "val_split": "val", "eval_rows": 2000,
-                "lr_decay": "none"}
-
     def __init__(self, cfg: Any) -> None:
         super().__init__(cfg)
-        if self.options["text_model"] not in TEXT_MODELS:
-            raise ValueError(f"posetext option text_model={self.options['text_model']!r}: expected one of "
-                             f"{', '.join(TEXT_MODELS)}")
-        if self.options["text_pretrained_dir"] and self.options["text_model"] != "pretrained":
-            raise ValueError("posetext option text_pretrained_dir names a pretrained backbone: it needs "
-                             "text_model=pretrained")
         self._tables: dict[str, Any] = {}
 
     @property
     def pretrained(self) -> bool:
-        return self.options["text_model"] == "pretrained"
+        return self.options.text_model == "pretrained"
 
     @property
     def tokenizer_path(self) -> Path:
@@ -61,29 +50,29 @@ class PoseTextTask(Task):
         if not self.cfg.data:
             raise ValueError("posetext training needs --data (a dataset with poses and captions)")
         train = load_split(self.cfg.data, "train", ("pose", "captions"))
-        load_split(self.cfg.data, self.options["val_split"], ("pose", "captions"))
+        load_split(self.cfg.data, self.options.val_split, ("pose", "captions"))
         if self.pretrained:  # the backbone's token outputs of every caption, once, into the cache
-            for split in ("train", self.options["val_split"]):
+            for split in ("train", self.options.val_split):
                 self._table(split, progress=True)
         elif not (self.tokenizer_path / "tokenizer.json").exists():
             texts = [c for caps in train["captions"] for c in caps]
-            TextTokenizer.train(texts, vocab_size=int(self.options["vocab_size"])).save(self.tokenizer_path)
+            TextTokenizer.train(texts, vocab_size=int(self.options.vocab_size)).save(self.tokenizer_path)
 
     def _text_config(self) -> dict[str, Any]:
-        cfg = dict(self.options["model_config"])
+        cfg = dict(self.options.model_config)
         if not self.pretrained:
             cfg["text"] = {**SCRATCH_TEXT, **cfg.get("text", {})}
-        elif self.options["text_pretrained_dir"]:
-            cfg["text"] = {**cfg.get("text", {}), "backbone": str(self.options["text_pretrained_dir"])}
+        elif self.options.text_pretrained_dir:
+            cfg["text"] = {**cfg.get("text", {}), "backbone": str(self.options.text_pretrained_dir)}
         return cfg
 
     def build_model(self) -> torch.nn.Module:
+        from pose_search.models.catalog import create_model
         from pose_search.models.encoders.tokenizer import TextTokenizer
-        from pose_search.models.registry import create_model
 
         if self.pretrained:
-            return create_model(self.options["model"], text_model="pretrained", **self._text_config())
-        return create_model(self.options["model"], text_model="scratch",
+            return create_model(self.options.model, text_model="pretrained", **self._text_config())
+        return create_model(self.options.model, text_model="scratch",
                             tokenizer=TextTokenizer.load(self.tokenizer_path), **self._text_config())
 
     def _table(self, split: str, progress: bool = False) -> Any:
@@ -102,12 +91,12 @@ class PoseTextTask(Task):
             return {"pose": data["pose"], "text_row": torch.arange(n * c).view(n, c)}
         from pose_search.models.encoders.tokenizer import TextTokenizer
 
-        ids, mask = TextTokenizer.load(self.tokenizer_path)(flat, max_length=int(self.options["max_tokens"]))
+        ids, mask = TextTokenizer.load(self.tokenizer_path)(flat, max_length=int(self.options.max_tokens))
         return {"pose": data["pose"], "ids": ids.view(n, c, -1), "mask": mask.view(n, c, -1)}
 
     def datasets(self) -> tuple[Batch, Batch]:
-        val = self._encode(self.options["val_split"])
-        n = int(self.options["eval_rows"])
+        val = self._encode(self.options.val_split)
+        n = int(self.options.eval_rows)
         return self._encode("train"), {k: v[:n] for k, v in val.items()}
 
     def _pick(self, batch: Batch, split: str, index: torch.Tensor | None = None
@@ -132,7 +121,7 @@ class PoseTextTask(Task):
     @torch.no_grad()
     def evaluate(self, model: torch.nn.Module, val: Batch, device: torch.device) -> dict[str, float]:
         n = len(val["pose"])
-        text, mask = self._pick(val, self.options["val_split"], torch.arange(n))
+        text, mask = self._pick(val, self.options.val_split, torch.arange(n))
         return two_tower_metrics(model, [val["pose"], text, mask], ("pose", "text"), device)
 
     def export(self, model: torch.nn.Module, directory: Path, metrics: dict[str, Any]) -> None:
@@ -140,7 +129,7 @@ class PoseTextTask(Task):
         from pose_search.models.posetext import text_registry_name
 
         scalars = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
-        save_module(directory / "model", self.options["model"], model.config(), model, metrics=scalars)
+        save_module(directory / "model", self.options.model, model.config(), model, metrics=scalars)
         encoder = model.text_encoder()
         save_module(directory / "encoder", text_registry_name(encoder), encoder.config(), encoder, metrics=scalars)
         # the pose tower's trunk, a pose encoder for the core (``pose_encoder=RUN`` picks it)

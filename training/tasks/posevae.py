@@ -14,37 +14,35 @@ import torch
 
 from training.tasks.base import Batch, Task
 from training.tasks.data import load_split
+from training.tasks.options import PoseVAEOptions
 
 
 class PoseVAETask(Task):
+    options_type = PoseVAEOptions
     score_name = "loss"
     higher_is_better = False
 
-    @classmethod
-    def option_defaults(cls) -> dict[str, Any]:
-        return {"model": "posevae-model", "model_config": {}, "vertices": True, "val_split": "val",
-                "kld_epsilon": 10.0}
 
     def prepare(self) -> None:
         if not self.cfg.data:
             raise ValueError("posevae training needs --data (a dataset with poses)")
-        for split in ("train", self.options["val_split"]):
+        for split in ("train", self.options.val_split):
             load_split(self.cfg.data, split, ("pose",))
 
     def build_model(self) -> torch.nn.Module:
-        from pose_search.models.registry import create_model
+        from pose_search.models.catalog import create_model
 
         self._skin = None
-        if self.options["vertices"]:
+        if self.options.vertices:
             from pose_search.body.anny_backend import AnnyBody
             from pose_search.body.skinning import NeutralSkin
 
             self._skin = NeutralSkin.from_anny(AnnyBody())
-        return create_model(self.options["model"], **self.options["model_config"])
+        return create_model(self.options.model, **self.options.model_config)
 
     def datasets(self) -> tuple[Batch, Batch]:
         return (load_split(self.cfg.data, "train", ("pose",)),
-                load_split(self.cfg.data, self.options["val_split"], ("pose",)))
+                load_split(self.cfg.data, self.options.val_split, ("pose",)))
 
     def _loss(self, model: torch.nn.Module, pose: torch.Tensor, kld_epsilon: float) -> dict[str, torch.Tensor]:
         from pose_search.models.encoders.pose_vae import posevae_loss
@@ -53,7 +51,7 @@ class PoseVAETask(Task):
         return posevae_loss(model(pose), pose, vertices_fn=skin, kld_epsilon=kld_epsilon)
 
     def loss(self, model: torch.nn.Module, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
-        out = self._loss(model, batch["pose"], self.options["kld_epsilon"])
+        out = self._loss(model, batch["pose"], self.options.kld_epsilon)
         return out["loss"], {k: float(v.detach()) for k, v in out.items() if k != "loss"}
 
     @torch.no_grad()
@@ -72,6 +70,6 @@ class PoseVAETask(Task):
         from pose_search.models.encoders.pose_vae import PoseEncoder
 
         scalars = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
-        save_module(directory / "model", self.options["model"], model.config(), model, metrics=scalars)
+        save_module(directory / "model", self.options.model, model.config(), model, metrics=scalars)
         encoder = PoseEncoder.from_vae(model)
         save_module(directory / "encoder", "posevae", encoder.config(), encoder, metrics=scalars)

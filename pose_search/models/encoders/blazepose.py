@@ -2,7 +2,10 @@
 
 MediaPipe's BlazePose (GHUM 3D, ``pose_landmark_full.tflite`` + ``pose_detection.tflite``) ships
 inside the ``mediapipe==0.10.21`` wheel, the last release with ``mediapipe.solutions.pose`` and
-bundled models (model complexity 1 only: 0 and 2 are downloaded at run time, which we never do).
+bundled models (model complexity 1 only: 0 and 2 are downloaded at run time, which we never do;
+``make blazepose-heavy`` adds the heavy model, complexity 2, from the npm package ``@mediapipe/pose``
+for ``BlazePoseEncoder(model_complexity=2)``; the default stays 1: heavy measured worse on our
+labelled photos, benchmarks/README.md).
 That wheel needs numpy<2 and protobuf<5, so it lives in its own environment, ``.venv-blazepose``
 (``make blazepose-env``), and runs in a long-lived worker subprocess
 (:mod:`~pose_search.models.encoders.blazepose_worker`, driven by
@@ -22,7 +25,8 @@ Per image, BlazePose gives 33 landmarks (:data:`LANDMARK_NAMES`). The encoder's 
 
 The batch path (:meth:`BlazePoseEncoder.forward`, what index building and training use) gives
 those zeros for an image without a person; queries refuse it instead:
-:class:`~pose_search.api.PoseSearchModel` checks :meth:`BlazePoseEncoder.person_found` and raises
+:class:`~pose_search.models.search_model.PoseSearchModel` checks :meth:`BlazePoseEncoder.person_found`
+and raises
 :class:`PersonNotFound` ("no person found in the image: use a photo of one person ..."), as
 :meth:`BlazePoseEncoder.landmarks` does for one image.
 
@@ -220,9 +224,10 @@ class BlazePoseEncoder(ModalityEncoder):
                  timeout_s: float = 60.0, startup_timeout_s: float = 180.0, cache: bool = True,
                  processes: int | None = None) -> None:
         super().__init__()
-        if model_complexity != 1:
-            raise ValueError(f"model_complexity={model_complexity}: only 1 (the full model) ships in "
-                             f"the mediapipe=={MEDIAPIPE_VERSION} wheel; 0 and 2 would be downloaded")
+        if model_complexity not in (1, 2):
+            raise ValueError(f"model_complexity={model_complexity}: only 1 (the full model, in the "
+                             f"mediapipe=={MEDIAPIPE_VERSION} wheel) and 2 (the heavy model, installed by "
+                             "`make blazepose-heavy`) are supported; 0 would be downloaded")
         if not 0.0 < min_detection_confidence < 1.0:
             raise ValueError(f"min_detection_confidence must be in (0, 1), got {min_detection_confidence}")
         if batch_size < 1 or timeout_s <= 0 or startup_timeout_s <= 0 or (processes is not None and processes < 1):

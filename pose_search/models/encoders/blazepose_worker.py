@@ -107,6 +107,26 @@ def empty_result(batch: int) -> dict[str, np.ndarray]:
             "presence": np.zeros((batch, NUM_LANDMARKS), np.float32)}
 
 
+# model_complexity -> the landmark model's file under mediapipe's package dir. Only the full model
+# is in the wheel; the heavy one is installed by `make blazepose-heavy` (from the npm package
+# @mediapipe/pose). MediaPipe downloads a missing one at run time: never here.
+LANDMARK_MODELS = {0: "pose_landmark_lite.tflite", 1: "pose_landmark_full.tflite",
+                   2: "pose_landmark_heavy.tflite"}
+
+
+def landmark_model_path(mediapipe_dir: str, model_complexity: int) -> str:
+    """The landmark model file of ``model_complexity``; FileNotFoundError when it is not installed
+    (rather than letting MediaPipe download it)."""
+    if model_complexity not in LANDMARK_MODELS:
+        raise ValueError(f"model_complexity must be 0, 1 or 2, got {model_complexity}")
+    path = os.path.join(mediapipe_dir, "modules", "pose_landmark", LANDMARK_MODELS[model_complexity])
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path} is not installed (model_complexity={model_complexity}; "
+                                "the heavy model (2) is installed by `make blazepose-heavy`), and it "
+                                "is never downloaded at run time")
+    return path
+
+
 def run_pose(estimator: Any, images: np.ndarray) -> dict[str, np.ndarray]:
     """MediaPipe ``Pose`` (static-image mode) on uint8 RGB ``(B, H, W, 3)`` -> result arrays."""
     if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
@@ -166,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         import mediapipe
         from mediapipe.python.solutions import pose as mp_pose
 
+        landmark_model_path(os.path.dirname(mediapipe.__file__), args.model_complexity)
         estimator = mp_pose.Pose(static_image_mode=True, model_complexity=args.model_complexity,
                                  enable_segmentation=False,
                                  min_detection_confidence=args.min_detection_confidence)
@@ -179,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.self_test:
             found = run_pose(estimator, np.zeros((1, 256, 192, 3), np.uint8))["found"]
             print(f"BlazePose worker self-test: mediapipe {version}, numpy {np.__version__}, "
-                  f"blank image -> person found: {bool(found[0])}", file=sys.stderr)
+                  f"model_complexity {args.model_complexity}, blank image -> person found: {bool(found[0])}", file=sys.stderr)
             return 0 if not found[0] else 1
         return _serve(estimator, inp, out, version)
 

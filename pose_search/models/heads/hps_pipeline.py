@@ -24,7 +24,7 @@ INPUT_SETS = (("image",), ("text",), ("image", "text"))
 
 
 class HPSPipeline(nn.Module):
-    """A :class:`pose_search.api.PoseSearchModel` (frozen) + a trained :class:`HPSHead`."""
+    """A :class:`~pose_search.models.search_model.PoseSearchModel` (frozen) + a trained :class:`HPSHead`."""
 
     def __init__(self, representation: nn.Module, head: HPSHead) -> None:
         super().__init__()
@@ -43,7 +43,7 @@ class HPSPipeline(nn.Module):
         return self.head(x)
 
     def body_model(self) -> Any:
-        from pose_search.body.model import create_body_model
+        from pose_search.body.backends import create_body_model
 
         space = self.head.cfg.shape_space
         return create_body_model("smplx" if space.startswith("smplx") else "anny")
@@ -112,7 +112,7 @@ def evaluate_hps(pipe: HPSPipeline, data: str | Path, split: str = "val", batch:
     from pose_search.data.schema import POSES_TABLE
     from pose_search.data.store import open_table
     from pose_search.metrics.hps import body_errors
-    from pose_search.models.encoders.image import decode_images, load_image_file
+    from pose_search.models.encoders.image_files import decode_images, load_image_file
 
     if limit is not None and limit < 1:
         raise ValueError(f"limit {limit}: expected at least 1 row")
@@ -149,21 +149,3 @@ def evaluate_hps(pipe: HPSPipeline, data: str | Path, split: str = "val", batch:
         shape = torch.cat([o.shape for o in outs]) if with_image else None
         report[name] = body_errors(body, pose, gt_pose, shape, gt_shape if with_image else None)
     return report
-
-
-def head_parts(run: Path, which: str, what: str) -> tuple[Path, Path]:
-    """(representation model dir, head checkpoint dir) of a head run; a clear error otherwise."""
-    from pose_search.checkpoint import CheckpointError
-
-    part = run / which if (run / which / "head").is_dir() else run / "last"
-    if not (part / "head").is_dir() or not (run / "representation").is_dir():
-        raise CheckpointError(f"{str(run)!r} is not {what} run (needs representation/ and best/head/)")
-    return run / "representation", part / "head"
-
-
-def load_hps_pipeline(run: Path, which: str = "best") -> HPSPipeline:
-    from pose_search.api import load_model
-    from pose_search.checkpoint import load_module
-
-    rep, head = head_parts(run, which, "an HPS")
-    return HPSPipeline(load_model(rep), load_module(head))

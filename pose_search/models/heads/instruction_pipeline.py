@@ -74,15 +74,6 @@ class InstructionPipeline(nn.Module):
         return texts
 
 
-def load_instruction_pipeline(run: Path, which: str = "best") -> InstructionPipeline:
-    from pose_search.api import load_model
-    from pose_search.checkpoint import load_module
-    from pose_search.models.heads.hps_pipeline import head_parts
-
-    rep, head = head_parts(run, which, "an instructions")
-    return InstructionPipeline(load_model(rep), load_module(head))
-
-
 @torch.no_grad()
 def evaluate_instructions(pipe: InstructionPipeline, data: str | Path, split: str = "val",
                           pairtext: nn.Module | None = None, kinds: tuple[str, ...] = KINDS,
@@ -97,7 +88,7 @@ def evaluate_instructions(pipe: InstructionPipeline, data: str | Path, split: st
     from pose_search.data.store import open_table
     from pose_search.metrics.instructions import r_precision
     from pose_search.metrics.text import text_metrics
-    from pose_search.models.encoders.image import decode_images, load_image_file
+    from pose_search.models.encoders.image_files import decode_images, load_image_file
 
     bad = [k for k in kinds if set(k.split("-")) - set(_INPUT)]
     if bad:

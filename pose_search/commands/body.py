@@ -20,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pose_search.body.model import create_body_model
+    from pose_search.body.backends import create_body_model
 
     if args.body_command == "build-cache":
         from pose_search.config import anny_cache_dir

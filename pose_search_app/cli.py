@@ -15,15 +15,15 @@ from collections.abc import Sequence
 
 # command -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "data": ("pose_search.data.cli", "generate, inspect and convert datasets"),
-    "body": ("pose_search.body.cli", "body models: build the anny cache, export a mesh"),
+    "data": ("pose_search.commands.data", "generate, inspect and convert datasets"),
+    "body": ("pose_search.commands.body", "body models: build the anny cache, export a mesh"),
     "train": ("training.cli", "train an encoder, the core or the Aligner with Ray Train"),
     "index": ("indexing.cli", "embed a dataset into a LanceDB + ANN index (Ray Data)"),
     "search": ("indexing.search_cli", "search an index by text, image, pose or any mix"),
     "eval": ("indexing.eval_cli", "evaluate: retrieval recall (exact and via an index), mesh recovery, instructions"),
-    "mesh": ("pose_search.models.heads.mesh_cli", "recover a 3D body (mesh + parameters) from an image"),
-    "instruct": ("pose_search.models.heads.instruct_cli", "a corrective instruction from pose A to pose B"),
-    "demo": ("ui.demo", "build the embedded default (data, encoders, core, heads, index) and serve the UI"),
+    "mesh": ("pose_search.commands.mesh", "recover a 3D body (mesh + parameters) from an image"),
+    "instruct": ("pose_search.commands.instruct", "a corrective instruction from pose A to pose B"),
+    "demo": ("pose_search_app.demo", "build the embedded default (data, encoders, core, heads, index) and serve the UI"),
     "ui": ("ui.cli", "serve the search UI (Gradio) over an index, with mesh recovery and instructions"),
     "cluster": ("cluster.cli", "start a Ray cluster (local, cloud launcher, KubeRay) and submit commands to it"),
 }
@@ -66,9 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return int(importlib.import_module(args._module).run(args) or 0)
-    except (ValueError, OSError, KeyError, RecursionError) as exc:
-        # Bad input of any kind (a value, a path that is missing or in the way, a file nested too
-        # deeply for a parser): one clear line, no stack trace.
+    except (ValueError, OSError, RecursionError) as exc:
+        # Bad input of any kind (a value: every error type of the library's own is a ValueError;
+        # a path that is missing or in the way; a file nested too deeply for a parser): one clear
+        # line, no stack trace. Anything else is a bug and prints its traceback.
         print(f"pose-search {args.command}: error: {error_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

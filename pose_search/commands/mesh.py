@@ -15,11 +15,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pose_search.api import load_model
     from pose_search.body.io import check_mesh_path
-    from pose_search.models.encoders.image import load_query_image
+    from pose_search.models.encoders.image_files import load_query_image
     from pose_search.models.encoders.tokenizer import check_query_text
     from pose_search.models.heads.hps_pipeline import HPSPipeline, recover_body
+    from pose_search.runs import load_model
 
     if not args.image and not args.text:
         raise ValueError("give --image (and optionally --text)")

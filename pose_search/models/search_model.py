@@ -1,6 +1,6 @@
-"""The Python API: rebuild a ready model from a run directory alone, and query it.
+"""The search model: frozen encoders + a trained core, raw inputs in, embeddings out.
 
->>> model = load_model("runs/core")
+>>> model = pose_search.runs.load_model("runs/core")
 >>> vec = model.query(texts=["the person raises the left arm"], target="pose")   # (1, 512)
 
 Queries refuse a photo without a person: with an image encoder that detects people (BlazePose),
@@ -15,16 +15,12 @@ image, so a photo with nobody in it still gets results (``model.detects_person``
 
 from __future__ import annotations
 
-import hashlib
-import shutil
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn as nn
 
-from pose_search.checkpoint import CheckpointError, load_module, pickle_note
 from pose_search.models.encoders.base import MODALITIES, ModalityEncoder, PersonNotFound
 
 
@@ -102,7 +98,7 @@ class PoseSearchModel(nn.Module):
                 return self._check_person(feats) if require_person else feats
             if len({tuple(x.shape) for x in images}) > 1:
                 raise ValueError("images of different sizes: this image encoder takes 256x192 crops "
-                                 "(pose_search.models.encoders.image.load_image_file fits a photo)")
+                                 "(pose_search.models.encoders.image_files.load_image_file fits a photo)")
             images = torch.stack(list(images))
         if images.ndim != 4 or images.shape[1] != 3:
             raise ValueError(f"images: expected (B, 3, H, W) in [0, 1], got {tuple(images.shape)}")
@@ -158,98 +154,3 @@ class PoseSearchModel(nn.Module):
         heads' query paths pass ``require_person=True``, their evaluations on datasets do not)."""
         refs = self.reference_embeddings(require_person=require_person, **inputs)
         return self.core.representation(refs, tuple(refs))
-
-
-def _local_run(run: str | Path) -> Path:
-    """A run given as a URI: its local mirror, without what a model does not need."""
-    from pose_search import storage
-    from pose_search.files import FileError, check_path
-
-    try:
-        if not storage.is_uri(run):
-            check_path(run, "run directory")
-        return storage.local_copy(run, exclude=("ray", "features", "representations"))
-    except FileError as exc:
-        raise CheckpointError(str(exc)) from None
-    except FileNotFoundError:
-        raise CheckpointError(f"run directory {str(run)!r} does not exist" + pickle_note(run)) from None
-
-
-def load_model(run_dir: str | Path, which: str = "best") -> nn.Module:
-    """A ready model from a run directory (or a checkpoint directory) alone.
-
-    * core / aligner runs -> :class:`PoseSearchModel` (``RUN/encoders/*`` + ``RUN/<which>/core``);
-    * encoder runs -> the frozen encoder (``RUN/<which>/encoder``);
-    * HPS runs -> :class:`~pose_search.models.heads.hps_pipeline.HPSPipeline` (image/text -> body);
-    * instructions runs -> :class:`~pose_search.models.heads.instruction_pipeline.InstructionPipeline`;
-    * a checkpoint directory (``config.json`` + ``model.safetensors``) -> its module.
-
-    ``run_dir`` may be a URI (``s3://...``): its model files are mirrored locally first.
-    """
-    run = _local_run(run_dir)
-    if not run.is_dir():
-        state = "is a file, not a directory" if run.is_file() else "does not exist"
-        raise CheckpointError(f"run directory {str(run)!r} {state}" + pickle_note(run))
-    if (run / "config.json").exists():
-        return load_module(run)
-    part = run / which
-    if not part.is_dir() and which == "best":
-        part = run / "last"
-    if (part / "head").is_dir() and (run / "representation").is_dir():
-        from pose_search.checkpoint import read_config
-        from pose_search.models.registry import model_kind
-
-        if model_kind(read_config(part / "head")["name"]) == "head.instructions":
-            from pose_search.models.heads.instruction_pipeline import load_instruction_pipeline
-
-            return load_instruction_pipeline(run, which)
-        from pose_search.models.heads.hps_pipeline import load_hps_pipeline
-
-        return load_hps_pipeline(run, which)
-    if (part / "core").is_dir():
-        encoders = {m: load_module(run / "encoders" / m) for m in MODALITIES if (run / "encoders" / m).is_dir()}
-        if not encoders:
-            raise CheckpointError(f"{str(run)!r} has a core but no encoders/ directory")
-        return PoseSearchModel(encoders, load_module(part / "core"))
-    for name in ("encoder", "model"):
-        if (part / name / "config.json").exists():
-            module = load_module(part / name)
-            return module.freeze() if isinstance(module, ModalityEncoder) else module.eval()
-    raise CheckpointError(f"{str(run)!r} holds no model (no config.json, {which}/core, or {which}/encoder)"
-                          + pickle_note(run))
-
-
-def model_files(run: str | Path) -> dict[str, Path]:
-    """The files of a core run that make the model (``encoders/`` + the best, else last, core),
-    under their names in a copy: ``encoders/...``, ``best/core/...``."""
-    run = _local_run(run)
-    core = next((run / w / "core" for w in ("best", "last") if (run / w / "core").is_dir()), None)
-    if core is None or not (run / "encoders").is_dir():
-        raise CheckpointError(f"{str(run)!r} is not a trained core run (needs encoders/ and best/core/); "
-                              "train one with `pose-search train core`")
-    files = {f"encoders/{f.relative_to(run / 'encoders')}": f for f in (run / "encoders").rglob("*") if f.is_file()}
-    files.update({f"best/core/{f.relative_to(core)}": f for f in core.rglob("*") if f.is_file()})
-    return files
-
-
-def model_fingerprint(files: dict[str, Path]) -> str:
-    """A short hash of the names and bytes of ``files`` (which model an index was built with)."""
-    h = hashlib.sha256()
-    for name in sorted(files):
-        h.update(name.encode())
-        h.update(files[name].read_bytes())
-    return h.hexdigest()[:16]
-
-
-def copy_model(files: dict[str, Path], target: Path) -> Path:
-    """Copy the files of :func:`model_files` into ``target`` (a minimal run directory that
-    :func:`load_model` reads), atomically; an existing ``target`` is kept as it is."""
-    if target.is_dir():
-        return target
-    tmp = target.with_name(target.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    for name, src in files.items():
-        (tmp / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(src, tmp / name)
-    tmp.rename(target)
-    return target

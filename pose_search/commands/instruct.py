@@ -26,7 +26,7 @@ def resolve_input(value: str, data: str | None, fit: bool = True) -> dict[str, A
     import numpy as np
 
     from pose_search.body.io import POSE_FILE_SUFFIXES, load_pose_file
-    from pose_search.models.encoders.image import load_query_image
+    from pose_search.models.encoders.image_files import load_query_image
 
     path = Path(value)
     if path.suffix.lower() in IMAGE_SUFFIXES:
@@ -47,8 +47,8 @@ def resolve_input(value: str, data: str | None, fit: bool = True) -> dict[str, A
 
 
 def run(args: argparse.Namespace) -> int:
-    from pose_search.api import load_model
     from pose_search.models.heads.instruction_pipeline import InstructionPipeline
+    from pose_search.runs import load_model
 
     if args.n < 1:
         raise ValueError(f"-n {args.n}: expected at least 1 instruction")

@@ -63,11 +63,13 @@ def _generate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from pose_search.data.generate import run as generate
+    from pose_search.models.pair_features import for_config
 
     cfg = GenerateConfig(kind=args.kind, size=args.size, seed=args.seed,
                          val_fraction=args.val_fraction, image_format=args.image_format,
                          pair_feature=args.pair_feature)
     cfg.check()
+    cfg, pair_features = for_config(cfg)  # a PoseText run: resolved and loaded before any work
     if not args.out.strip():
         raise ValueError("--out: give a dataset directory")
     cpus = os.cpu_count() or 1
@@ -88,7 +90,8 @@ def _generate(args: argparse.Namespace) -> int:
     # a URI (s3://...): generated in a local mirror (resumable), uploaded with the manifest last
     local = storage.working_dir(args.out)
     try:
-        manifest = generate(local, cfg, workers=args.workers or default_workers(), progress=progress)
+        manifest = generate(local, cfg, workers=args.workers or default_workers(), progress=progress,
+                            pair_features=pair_features)
     finally:
         if bar is not None:
             bar.close()

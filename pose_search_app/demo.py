@@ -1,6 +1,6 @@
 """`pose-search demo`: build the embedded default (cached) and serve the UI over it.
 
-The first run builds everything from free parts (:mod:`ui.build`: synthetic data, encoders, the
+The first run builds everything from free parts (:mod:`pose_search_app.build`: synthetic data, encoders, the
 PoseEmbroider core, the heads, the index) into ``<cache>/demo/<size>``; later runs find it built
 and open the UI within seconds.
 """
@@ -12,7 +12,7 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from ui.build import IMAGE_ENCODERS, SCALES
+    from pose_search_app.build import IMAGE_ENCODERS, SCALES
 
     parser.add_argument("--size", choices=list(SCALES), default="small",
                         help="scale of the embedded default (small: ~10 min to build on 2 CPU cores)")
@@ -34,7 +34,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pose_search.config import cache_dir
     from pose_search.resources import check_local_count
-    from ui.build import DemoBuilder, built_image_encoder, clear, resolve_image_encoder, scale_for
+    from pose_search_app.build import (
+        DemoBuilder,
+        built_image_encoder,
+        clear,
+        resolve_image_encoder,
+        scale_for,
+    )
     from ui.cli import check_port, parse_auth
 
     scale = scale_for(args.size, args.poses)
