@@ -151,8 +151,6 @@ class UIBackend:
         """Top-``k`` rows of ``target`` for any mix of a text, an image (encoded bytes or an
         ``(H, W, 3)`` array) and a pose (a result / dataset id, or a .npy/.npz pose file)."""
         text = _clean(text)
-        if not isinstance(target, str) or target not in self.service.modalities:
-            raise ValueError(f"target {brief(target)}: this index holds {', '.join(self.service.modalities)}")
         pose = self._query_pose(pose_id, pose_file)
         image = image if present(image) else None
         if text is None and image is None and pose is None:
