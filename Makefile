@@ -5,6 +5,9 @@ PYTHON     ?= python3
 VENV       ?= .venv
 TORCH_SPEC ?= torch==2.13.0
 EXTRA      ?= cpu
+# pytest-xdist workers of `make test` (tests that start Ray run one at a time on one of them:
+# tests/conftest.py); TEST_WORKERS=0 runs in one process
+TEST_WORKERS ?= 2
 export ANNY_CACHE_DIR ?= $(CURDIR)/.cache/anny
 export WARP_CACHE_PATH ?= $(CURDIR)/.cache/warp
 export POSE_SEARCH_CACHE ?= $(CURDIR)/.cache/pose_search
@@ -107,7 +110,7 @@ blazepose-heavy: blazepose-env
 
 test: venv blazepose-env
 	@$(call apt_install,$(TEST_APT_PACKAGES))
-	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check pose_search training indexing ui cluster pose_search_app tests benchmarks

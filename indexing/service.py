@@ -113,7 +113,8 @@ class SearchService:
         architectures, where it came from, its fingerprint), the ``ann`` indexes and the ``data``
         it was built from."""
         from pose_search.checkpoint import read_config
-        from pose_search.runs import CORE, ENCODERS, RunDir
+        from pose_search.run_layout import CORE, ENCODERS
+        from pose_search.runs import RunDir
 
         model = RunDir(self.root / MODEL_DIR)
         encoders = {m: read_config(model.path / ENCODERS / m)["name"] for m in self.modalities

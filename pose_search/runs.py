@@ -3,8 +3,8 @@
 >>> model = load_model("runs/core")
 >>> vec = model.query(texts=["the person raises the left arm"], target="pose")   # (1, 512)
 
-A run directory, as ``pose-search train`` leaves it (the folder names live here and nowhere else
-in the library's loading code):
+A run directory, as ``pose-search train`` leaves it (the folder names are
+:mod:`pose_search.run_layout`'s):
 
 * ``run.json`` (the training options), ``metrics.jsonl``, ``curves.png``, ``ray/`` (Ray's
   checkpoints);
@@ -29,10 +29,7 @@ from pose_search.models.encoders.base import MODALITIES, ModalityEncoder
 from pose_search.models.heads.hps_pipeline import HPSPipeline
 from pose_search.models.heads.instruction_pipeline import InstructionPipeline
 from pose_search.models.search_model import PoseSearchModel
-
-BEST, LAST = "best", "last"
-ENCODERS, REPRESENTATION = "encoders", "representation"
-CORE, HEAD, ENCODER, MODEL = "core", "head", "encoder", "model"
+from pose_search.run_layout import BEST, CORE, ENCODER, ENCODERS, HEAD, LAST, MODEL, REPRESENTATION
 
 
 @dataclass(frozen=True)

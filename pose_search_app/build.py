@@ -32,6 +32,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from pose_search.run_layout import BEST
+from pose_search_app.progress import epoch_bar
+from pose_search_app.quiet import quiet_build
+
 BUNDLE_FILE = "bundle.json"
 BUILD_FORMAT = 1
 # PoseText's text tower: the frozen pretrained MiniLM (token outputs cached once per caption) with
@@ -138,14 +142,16 @@ class DemoBuilder:
     """Builds (or resumes) the bundle at ``root`` for ``scale``; :meth:`run` returns the root.
 
     ``image_encoder``: ``blazepose`` (the frozen pretrained BlazePose: photos work) or ``cnn``
-    (our CNN, trained on the renders in the ``image`` stage)."""
+    (our CNN, trained on the renders in the ``image`` stage). ``verbose=False`` quiets the libraries
+    for this process before the first stage (:func:`pose_search_app.quiet.quiet_build`)."""
 
     def __init__(self, root: str | Path, scale: DemoScale, workers: int | None = None,
-                 log: Callable[[str], None] = print, image_encoder: str = "cnn") -> None:
+                 log: Callable[[str], None] = print, image_encoder: str = "cnn", verbose: bool = True) -> None:
         if image_encoder not in ("blazepose", "cnn"):
             raise ValueError(f"image_encoder {image_encoder!r}: expected blazepose or cnn")
         self.root, self.scale, self.log = Path(root).absolute(), scale, log
         self.image_encoder = image_encoder
+        self.verbose = verbose  # False: the libraries' banners and logs stay out of the terminal (quiet.py)
         self.workers = workers or max(1, min(2, os.cpu_count() or 1))
         self.state_file = self.root / "build.json"
 
@@ -242,8 +248,9 @@ class DemoBuilder:
 
         # small demos (--poses) shrink the batch so that each epoch has a few steps
         batch = max(4, min(batch, self._train_rows(data) // 4))
-        fit(TrainConfig(task=task, run_dir=str(self.run_dir(task)), data=str(data), epochs=epochs,
-                        batch_size=batch, lr=lr, val_every=val_every, task_options=options))
+        with epoch_bar(self.run_dir(task), epochs, f"  {task}"):
+            fit(TrainConfig(task=task, run_dir=str(self.run_dir(task)), data=str(data), epochs=epochs,
+                            batch_size=batch, lr=lr, val_every=val_every, task_options=options))
 
     @staticmethod
     def _train_rows(data: Path) -> int:
@@ -272,7 +279,7 @@ class DemoBuilder:
                 return False
         if name == "index":
             return (self.index / "index.json").exists()
-        return (self.run_dir(name) / "best").is_dir()
+        return (self.run_dir(name) / BEST).is_dir()
 
     # ------------------------------------------------------------------ run
     def run(self) -> Path:
@@ -286,6 +293,8 @@ class DemoBuilder:
             estimates["core"] += 60.0 * self.scale.poses / 1000
         stages = self.stages()
         todo = [name for name, _, _ in stages if not self._done(name, state)]
+        if todo and not self.verbose:
+            quiet_build()
         if todo:
             self.log(f"building the {self.scale.poses}-pose demo in {self.root} "
                      f"(estimated {_fmt(sum(estimates[n] for n in todo))} on 2 CPU cores)")

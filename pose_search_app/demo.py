@@ -23,6 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the core's image encoder: blazepose (pretrained on real photos, frozen; "
                         "`make blazepose-env`) or cnn (ours, trained on the renders); auto: blazepose "
                         "when its environment is built")
+    parser.add_argument("--verbose", dest="show_logs", action="store_true",
+                        help="also print what the libraries log while building (Ray's workers, Ray Data, "
+                        "Warp, INFO lines); by default only the stages and their progress bars")
     parser.add_argument("--rebuild", action="store_true", help="remove the demo folder and build it again")
     parser.add_argument("--build-only", action="store_true", help="build (or check) the bundle, do not serve")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: this machine only)")
@@ -59,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
     if args.image_encoder == "auto" and built is None and image_encoder == "cnn":
         print("the BlazePose environment is not built (`make blazepose-env`): using the CNN image encoder, "
               "which knows our renders but not real photos")
-    bundle = DemoBuilder(root, scale, workers=args.workers, image_encoder=image_encoder).run()
+    verbose = args.show_logs or getattr(args, "verbose", False)  # `pose-search -v demo` too
+    bundle = DemoBuilder(root, scale, workers=args.workers, image_encoder=image_encoder, verbose=verbose).run()
     print(f"demo bundle: {bundle}")
     if args.build_only:
         return 0

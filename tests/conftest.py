@@ -20,6 +20,49 @@ os.environ.setdefault("WARP_CACHE_PATH", str(_REPO / ".cache" / "warp"))
 # environment: Ray passes the variable on to its controller and workers).
 os.environ.setdefault("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "0.2")
 
+# ---- Ray only in tests marked `ray`, and those one at a time
+# `make test` runs two pytest-xdist workers. Two Ray instances on one machine are not independent:
+# `ray.init()` without an address joins the cluster `ray start` recorded, and finds "multiple
+# active Ray instances" when several run. So every test that starts Ray (in-process or in a child
+# process) carries the `ray` marker, and the marked tests share one xdist group: one worker runs
+# them one after another, while the other runs the rest. Tests that use the shared Ray-built index
+# are marked here; any other unmarked test that starts Ray fails at once: RAY_ADDRESS (which Ray
+# reads first, children inherit it) is set to a value that is no address while it runs.
+RAY_FIXTURES = ("tiny_index",)  # session fixtures built with Ray Data (and all that use them)
+NO_RAY = "no-address:this-test-lacks-the-ray-marker"
+
+
+def pytest_itemcollected(item):
+    # here, before pytest_collection_modifyitems, where xdist reads the groups
+    if any(name in item.fixturenames for name in RAY_FIXTURES):
+        item.add_marker(pytest.mark.ray)
+    if item.get_closest_marker("ray") is not None:
+        item.add_marker(pytest.mark.xdist_group("ray"))
+
+
+def pytest_collection_finish(session):
+    """On an xdist worker with ``--dist loadgroup``: the Ray tests really are one group. xdist
+    carries the group in the test's id (``...@ray``); pytest 9.2 ignores that (pytest-xdist issue
+    1386, hence ``pytest<9.2`` in pyproject.toml), and the tests would run side by side silently."""
+    if getattr(session.config, "workerinput", None) is None or not session.config.getoption("loadgroup", False):
+        return
+    lost = [i.nodeid for i in session.items if i.get_closest_marker("ray") and not i.nodeid.endswith("@ray")]
+    if lost:
+        raise pytest.UsageError(f"xdist did not group the Ray tests (e.g. {lost[0]}): pytest "
+                                f"{pytest.__version__} with this pytest-xdist; see tests/conftest.py")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    guard = item.get_closest_marker("ray") is None and "RAY_ADDRESS" not in os.environ
+    if guard:
+        os.environ["RAY_ADDRESS"] = NO_RAY
+    try:
+        yield
+    finally:
+        if guard:
+            os.environ.pop("RAY_ADDRESS", None)
+
 
 @pytest.fixture(scope="session")
 def anny_body():

@@ -19,6 +19,7 @@ PHOTOS = Path(__file__).resolve().parent / "data" / "photos"
 
 
 @pytest.mark.slow
+@pytest.mark.ray
 def test_demo_builds_every_stage_then_reuses(tmp_path):
     out = tmp_path / "demo"
     cmd = [sys.executable, "-m", "pose_search_app", "demo", "--out", str(out), "--poses", "40", "--workers", "1",
@@ -27,6 +28,11 @@ def test_demo_builds_every_stage_then_reuses(tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     image_encoder = resolve_image_encoder("auto")  # BlazePose where `make test` built its environment
     assert "about" in r.stdout and "left" in r.stdout  # the time-left estimate is shown
+    # the stages and their progress bars, not the libraries' lines (those need --verbose)
+    assert "  core: 100%" in r.stderr and "epoch" in r.stderr
+    output = r.stdout + r.stderr
+    for chatter in ("RayTrainWorker", "TrainController", "Warp ", "INFO ", "Checkpoint successfully"):
+        assert chatter not in output, chatter
     bundle = json.loads((out / "bundle.json").read_text())
     assert read_manifest(out / bundle["data"])["counts"]["poses"] == 40
     assert read_manifest(out / bundle["pairs"])["counts"]["pairs"] > 0
@@ -105,3 +111,15 @@ def test_demo_image_encoder_choice(tmp_path, monkeypatch):
 
     assert built_image_encoder(tmp_path / "demo") == "blazepose"  # what `--image-encoder auto` keeps
     assert built_image_encoder(tmp_path / "nothing") is None
+
+
+def test_epoch_bar_follows_the_metrics_file(tmp_path, capsys):
+    from pose_search_app.progress import epoch_bar
+
+    (tmp_path / "metrics.jsonl").write_text('{"epoch": 1}\n')  # a resumed run: one epoch done
+    with epoch_bar(tmp_path, 3, "  core"):
+        time.sleep(0.7)
+        with (tmp_path / "metrics.jsonl").open("a") as f:
+            f.write('{"epoch": 2}\n{"epoch": 3}\n')  # the last lines land just before training returns
+    err = capsys.readouterr().err
+    assert "1/3" in err and "3/3" in err

@@ -18,7 +18,7 @@ PACKAGES = ("pose_search", "training", "indexing", "ui", "cluster", "pose_search
 FLOORS: tuple[tuple[str, ...], ...] = (
     ("pose_search", "pose_search.config", "pose_search.files", "pose_search.messages", "pose_search.resources",
      "pose_search.storage", "pose_search.checkpoint", "pose_search.losses", "pose_search.body",
-     "pose_search.metrics"),
+     "pose_search.metrics", "pose_search.run_layout"),
     ("pose_search.data",),
     ("pose_search.models",),
     ("pose_search.runs", "pose_search.query", "pose_search.commands"),

@@ -32,12 +32,12 @@ from typing import Any
 import torch
 
 from pose_search import storage
+from pose_search.run_layout import BEST, LAST, METRICS_FILE
 from training.config import TrainConfig
 
 log = logging.getLogger(__name__)
 
 STATE_FILE = "train_state.pt"  # optimiser + counters, our own file, loaded with weights_only=True
-METRICS_FILE = "metrics.jsonl"
 RUN_CONFIG_FILE = "run.json"
 
 
@@ -141,13 +141,13 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
             if rank == 0:
                 _save_state(Path(tmp), _unwrap(model), optimizer, epoch + 1, best)
                 checkpoint = ray.train.Checkpoint.from_directory(tmp)
-                task.export(_unwrap(model), run_dir / "last", metrics)
+                task.export(_unwrap(model), run_dir / LAST, metrics)
                 if improved:
-                    task.export(_unwrap(model), run_dir / "best", metrics)
+                    task.export(_unwrap(model), run_dir / BEST, metrics)
                 _append_metrics(run_dir, metrics)
-                # "best" last: a reader that finds it complete also finds the log it belongs to
-                storage.publish(run_dir, given.run_dir, ["last", METRICS_FILE, "curves.png"]
-                                + (["best"] if improved else []))
+                # best/ last: a reader that finds it complete also finds the log it belongs to
+                storage.publish(run_dir, given.run_dir, [LAST, METRICS_FILE, "curves.png"]
+                                + ([BEST] if improved else []))
             ray.train.report(metrics, checkpoint=checkpoint)
 
 

@@ -21,11 +21,11 @@ import typing
 from functools import cached_property
 
 import numpy as np
-import roma
 import torch
 
 from pose_search.body.convention import NUM_BODY_JOINTS, PARENTS
 from pose_search.body.model import BodyModel, BodyOutput, register_body_model
+from pose_search.body.rotations import roma
 from pose_search.config import anny_cache_dir
 
 log = logging.getLogger(__name__)
@@ -127,6 +127,17 @@ class SmplxToAnnyRetarget:
         return out
 
 
+def _quiet_warp() -> None:
+    """Warp (anny's skinning kernels) greets on stdout when it starts and reports every kernel
+    module it loads; in every process that builds a body, data-generation workers included. Only
+    with debug logging (``pose-search -v``) do those lines show; Warp's warnings and errors always do."""
+    if log.isEnabledFor(logging.DEBUG):
+        return
+    import warp
+
+    warp.config.log_level = max(warp.config.log_level, warp.LOG_WARNING)
+
+
 @register_body_model("anny")
 class AnnyBody(BodyModel):
     """anny driven by canonical SMPL-X poses.
@@ -157,6 +168,7 @@ class AnnyBody(BodyModel):
         cache = anny_cache_dir()
         cache.mkdir(parents=True, exist_ok=True)
         anny.paths.set_anny_cache_path(cache)
+        _quiet_warp()
         start = time.perf_counter()
         self.model = anny.Anny(topology=topology).to(dtype)
         elapsed = time.perf_counter() - start

@@ -15,8 +15,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import roma
 import torch
+
+from pose_search.body.rotations import roma
 
 NUM_BODY_JOINTS = 22  # pelvis (global orientation) + 21 body joints
 

@@ -16,11 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import roma
 import torch
 import torch.nn.functional as F
 
 from pose_search.body.convention import NUM_BODY_JOINTS, PARENTS, normalize_heading
+from pose_search.body.rotations import roma
 from pose_search.body.skeleton import forward_kinematics
 
 # bone (the child joint, whose parent is PARENTS[child]) -> weight; a detector's legs and arms are

@@ -8,13 +8,12 @@ import os
 from pathlib import Path
 
 from pose_search.data.convert_options import OPTIONS, SOURCES
-from pose_search.data.generate import KINDS, GenerateConfig, default_workers
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="data_command", metavar="ACTION", required=True)
     g = sub.add_parser("generate", help="generate a synthetic script or fix dataset")
-    g.add_argument("--kind", choices=KINDS, default="script")
+    g.add_argument("--kind", default="script", help="script (poses, captions, images) or fix (pose pairs, instructions)")
     g.add_argument("--size", type=int, required=True, help="number of poses (fix: size of the pose pool)")
     g.add_argument("--out", required=True, help="dataset directory (re-run with it to resume)")
     g.add_argument("--seed", type=int, default=0)
@@ -62,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
 def _generate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from pose_search.data.generate import GenerateConfig, default_workers
     from pose_search.data.generate import run as generate
     from pose_search.models.pair_features import for_config
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pose_search.data.loaders.common import SPLIT_ALIASES
+from pose_search.data.splits import SPLIT_ALIASES
 
 SOURCES = ("bedlam", "bedlam-raw", "amass", "posescript", "posefix", "3dpw")
 

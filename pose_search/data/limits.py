@@ -30,10 +30,10 @@ from __future__ import annotations
 
 import math
 
-import roma
 import torch
 
 from pose_search.body.convention import JOINT_NAMES, MIRROR, NUM_BODY_JOINTS, validate_pose
+from pose_search.body.rotations import roma
 
 # Twist axis per joint kind (0 = x, 1 = y, 2 = z).
 _X, _Y, _Z = 0, 1, 2

@@ -14,10 +14,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import roma
 import torch
 
 from pose_search.body.convention import JOINT_INDEX, MIRROR, NUM_BODY_JOINTS, PARENTS
+from pose_search.body.rotations import roma
 
 _EYE = np.eye(3)
 # Rest bone axis and rest flexion direction (where the hinge bends the child) per limb.

@@ -16,10 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import roma
 import torch
 
 from pose_search.body.convention import JOINT_INDEX, normalize_heading
+from pose_search.body.rotations import roma
 from pose_search.data.families import FAMILIES
 from pose_search.data.limits import clamp_to_limits, within_limits
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import roma
 import torch
+
+from pose_search.body.rotations import roma
 
 
 def procrustes_aligned(pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:

@@ -20,6 +20,7 @@ from pose_search.checkpoint import read_config
 from pose_search.data.generate import GenerateConfig
 from pose_search.data.pairing.features import HANDMADE, PairFeatureFn, handmade_pair_features
 from pose_search.models.catalog import load_module, model_kind
+from pose_search.run_layout import MODEL, part_dirs
 
 
 def resolve_pair_feature(spec: str) -> str:
@@ -30,7 +31,7 @@ def resolve_pair_feature(spec: str) -> str:
     if spec == HANDMADE:
         return spec
     path = Path(spec).expanduser()
-    for candidate in (path, path / "best" / "model", path / "last" / "model"):
+    for candidate in (path, *part_dirs(path, MODEL)):
         if (candidate / "config.json").is_file():
             name = read_config(candidate)["name"]
             if model_kind(name) != "trainable.posetext":

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from pose_search.losses import symbbc
+from pose_search.run_layout import CHECKPOINTS, CORE, ENCODER, ENCODERS
 from training.tasks.base import Batch, Task
 from training.tasks.options import AlignerOptions, CoreOptions
 
@@ -55,14 +56,14 @@ class CoreTask(Task):
         encoders, dirs = {}, {}
         for m, path in given.items():
             directory = _encoder_dir(Path(path), m) if not _frozen_name(path, m) else \
-                _save_frozen(path, self.run_dir / "encoders" / m)
+                _save_frozen(path, self.run_dir / ENCODERS / m)
             dirs[m] = directory
             module = load_module(directory)
             if getattr(module, "modality", None) != m:
                 raise ValueError(f"{path!r} holds a {getattr(module, 'modality', type(module).__name__)!r} "
                                  f"encoder, not a {m} encoder")
             encoders[m] = module.freeze()
-            target = self.run_dir / "encoders" / m
+            target = self.run_dir / ENCODERS / m
             if not target.exists():
                 shutil.copytree(directory, target)
         key = _features_key(self.cfg.data, dirs)
@@ -133,7 +134,7 @@ class CoreTask(Task):
     def export(self, model: torch.nn.Module, directory: Path, metrics: dict[str, Any]) -> None:
         from pose_search.checkpoint import save_module
 
-        save_module(directory / "core", self.options.model, model.config(), model,
+        save_module(directory / CORE, self.options.model, model.config(), model,
                     metrics={k: v for k, v in metrics.items() if isinstance(v, (int, float))})
 
 
@@ -166,8 +167,8 @@ def _encoder_dir(path: Path, modality: str) -> Path:
     """An encoder checkpoint directory, given it or a training run directory that exported one:
     ``<modality>_encoder/`` before ``encoder/`` (a PoseText run exports its text tower as
     ``encoder/`` and its pose trunk as ``pose_encoder/``)."""
-    names = (f"{modality}_encoder", "encoder")
-    candidates = [path] + [path / ckpt / name for ckpt in ("best", "last") for name in names]
+    names = (f"{modality}_encoder", ENCODER)
+    candidates = [path] + [path / which / name for which in CHECKPOINTS for name in names]
     for candidate in candidates:
         if (candidate / "config.json").exists():
             return candidate

@@ -19,12 +19,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from pose_search.run_layout import HEAD, REPRESENTATION
 from training.tasks.base import Batch, Task
 from training.tasks.options import HPSOptions
 
 log = logging.getLogger(__name__)
 
-REPRESENTATION_DIR = "representation"
 
 
 class HPSTask(Task):
@@ -46,7 +46,7 @@ class HPSTask(Task):
         if not self.options.core:
             raise ValueError("hps training needs --set core=RUN (a trained core or aligner run)")
         files = model_files(self.options.core)
-        rep_dir = copy_model(files, self.run_dir / REPRESENTATION_DIR)
+        rep_dir = copy_model(files, self.run_dir / REPRESENTATION)
         model = None
         for split in ("train", self.options.val_split):
             if self._cache(split).exists():
@@ -109,7 +109,7 @@ class HPSTask(Task):
         from pose_search.checkpoint import save_module
 
         scalars = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
-        save_module(directory / "head", self.options.model, model.config(), model, metrics=scalars)
+        save_module(directory / HEAD, self.options.model, model.config(), model, metrics=scalars)
 
 
 @torch.no_grad()

@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from pose_search.run_layout import ENCODER, MODEL
 from training.tasks.base import Batch, Task
 from training.tasks.data import load_split
 from training.tasks.options import ImageOptions
@@ -74,5 +75,5 @@ class ImageTask(Task):
         from pose_search.checkpoint import save_module
 
         scalars = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
-        save_module(directory / "model", self.options.model, model.config(), model, metrics=scalars)
-        save_module(directory / "encoder", model.backbone, model.encoder.config(), model.encoder, metrics=scalars)
+        save_module(directory / MODEL, self.options.model, model.config(), model, metrics=scalars)
+        save_module(directory / ENCODER, model.backbone, model.encoder.config(), model.encoder, metrics=scalars)

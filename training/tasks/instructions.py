@@ -37,6 +37,7 @@ import torch
 from pose_search.data.mirror import mirror_text
 from pose_search.data.pairs import load_pairs, load_pool_poses, pick_text, pool_ids, tokenize_texts
 from pose_search.data.pose_builder import mirror_pose
+from pose_search.run_layout import ENCODER, HEAD, MODEL, REPRESENTATION, part_dirs
 from training.tasks.base import Batch, Task, two_tower_metrics
 from training.tasks.options import InstructionsOptions, PairTextOptions
 
@@ -44,7 +45,6 @@ if TYPE_CHECKING:
     from pose_search.models.encoders.pretrained_text import PretrainedTextEncoder
     from pose_search.models.encoders.token_cache import TokenTable
 
-REPRESENTATION_DIR = "representation"
 
 
 def padded(texts: list[list[str]]) -> list[list[str]]:
@@ -103,7 +103,7 @@ class InstructionsTask(Task):
             raise ValueError("instructions training needs --set core=RUN (a trained core or aligner run)")
         for split in ("train", self.options.val_split):
             load_pairs(self.cfg.data, split, self.options.pair_kinds)
-        rep_dir = copy_model(model_files(self.options.core), self.run_dir / REPRESENTATION_DIR)
+        rep_dir = copy_model(model_files(self.options.core), self.run_dir / REPRESENTATION)
         if self.options.init:
             self._init_dir()
         elif not (self.tokenizer_path / "tokenizer.json").exists():
@@ -132,9 +132,9 @@ class InstructionsTask(Task):
 
     def _init_dir(self) -> Path:
         run = Path(self.options.init)
-        for part in ("best", "last"):
-            if (run / part / "head" / "config.json").exists():
-                return run / part / "head"
+        for head in part_dirs(run, HEAD):
+            if (head / "config.json").exists():
+                return head
         raise ValueError(f"init {str(run)!r}: not an instructions run (no best/head or last/head)")
 
     @property
@@ -213,7 +213,7 @@ class InstructionsTask(Task):
             from pose_search.checkpoint import read_config
 
             name = read_config(self._init_dir())["name"]
-        save_module(directory / "head", name, model.config(), model, metrics=scalars)
+        save_module(directory / HEAD, name, model.config(), model, metrics=scalars)
 
 
 class PairTextTask(Task):
@@ -239,7 +239,7 @@ class PairTextTask(Task):
         if not self.options.text_encoder:
             return None
         run = Path(self.options.text_encoder)
-        for d in (run, run / "best" / "encoder", run / "last" / "encoder"):
+        for d in (run, *part_dirs(run, ENCODER)):
             if (d / "config.json").exists() and ((d / "tokenizer.json").exists() or is_pretrained_encoder(d)):
                 return d
         raise ValueError(f"text_encoder {str(run)!r}: not a text encoder checkpoint or PoseText run")
@@ -372,4 +372,4 @@ class PairTextTask(Task):
         from pose_search.checkpoint import save_module
 
         scalars = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
-        save_module(directory / "model", self.options.model, model.config(), model, metrics=scalars)
+        save_module(directory / MODEL, self.options.model, model.config(), model, metrics=scalars)

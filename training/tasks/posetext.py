@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from pose_search.models.features import flat_captions
+from pose_search.run_layout import ENCODER, MODEL, POSE_ENCODER
 from training.tasks.base import Batch, Task, two_tower_metrics
 from training.tasks.data import load_split
 from training.tasks.options import PoseTextOptions
@@ -129,9 +130,9 @@ class PoseTextTask(Task):
         from pose_search.models.posetext import text_registry_name
 
         scalars = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
-        save_module(directory / "model", self.options.model, model.config(), model, metrics=scalars)
+        save_module(directory / MODEL, self.options.model, model.config(), model, metrics=scalars)
         encoder = model.text_encoder()
-        save_module(directory / "encoder", text_registry_name(encoder), encoder.config(), encoder, metrics=scalars)
+        save_module(directory / ENCODER, text_registry_name(encoder), encoder.config(), encoder, metrics=scalars)
         # the pose tower's trunk, a pose encoder for the core (``pose_encoder=RUN`` picks it)
         pose = model.pose_encoder()
-        save_module(directory / "pose_encoder", "posevae", pose.config(), pose, metrics=scalars)
+        save_module(directory / POSE_ENCODER, "posevae", pose.config(), pose, metrics=scalars)

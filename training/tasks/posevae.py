@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from pose_search.run_layout import ENCODER, MODEL
 from training.tasks.base import Batch, Task
 from training.tasks.data import load_split
 from training.tasks.options import PoseVAEOptions
@@ -70,6 +71,6 @@ class PoseVAETask(Task):
         from pose_search.models.encoders.pose_vae import PoseEncoder
 
         scalars = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
-        save_module(directory / "model", self.options.model, model.config(), model, metrics=scalars)
+        save_module(directory / MODEL, self.options.model, model.config(), model, metrics=scalars)
         encoder = PoseEncoder.from_vae(model)
-        save_module(directory / "encoder", "posevae", encoder.config(), encoder, metrics=scalars)
+        save_module(directory / ENCODER, "posevae", encoder.config(), encoder, metrics=scalars)

@@ -45,10 +45,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import roma
 import torch
 
 from pose_search.body.convention import NUM_BODY_JOINTS, zup_to_yup
+from pose_search.body.rotations import roma
 from pose_search.data.loaders.common import (
     CaptionFn,
     JointsFn,

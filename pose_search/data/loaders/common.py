@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import roma
 import torch
 
 from pose_search.body.convention import NUM_BODY_JOINTS, normalize_heading, yaw_of
+from pose_search.body.rotations import roma
+from pose_search.data.splits import SPLIT_ALIASES
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +33,6 @@ RenderFn = Callable[[np.ndarray], bytes]
 # strings (kinds unknown) or an object with parallel ``texts`` and ``kinds`` lists
 # (:class:`pose_search.data.captioning.PoseCaptions`)
 CaptionFn = Callable[[np.ndarray], Any]
-
-SPLIT_ALIASES: dict[str, str] = {
-    "train": "train", "training": "train",
-    "val": "val", "validation": "val", "valid": "val",
-    "test": "test", "testing": "test",
-}
-
 
 class LoaderError(ValueError):
     """A source file is missing, unreadable or malformed; the message names the file and field."""

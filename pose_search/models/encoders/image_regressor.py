@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import roma
 import torch
 import torch.nn as nn
 
 from pose_search.body.convention import NUM_BODY_JOINTS, PARENTS, validate_pose
+from pose_search.body.rotations import roma
 from pose_search.body.skeleton import REST_JOINTS, forward_kinematics
 from pose_search.models.encoders.image import RENDER_BACKBONES, TINY_BACKBONE_FIELDS
 from pose_search.models.registry import register_model

@@ -22,12 +22,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-import roma
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from pose_search.body.convention import PARENTS
+from pose_search.body.rotations import roma
 from pose_search.body.skeleton import REST_JOINTS
 from pose_search.models.encoders.base import ModalityEncoder
 from pose_search.models.registry import register_model

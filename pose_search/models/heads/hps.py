@@ -17,11 +17,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import NamedTuple
 
-import roma
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from pose_search.body.rotations import roma
 from pose_search.models.registry import register_model
 
 NUM_JOINTS = 22
