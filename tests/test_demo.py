@@ -31,7 +31,8 @@ def test_demo_builds_every_stage_then_reuses(tmp_path):
     # the stages and their progress bars, not the libraries' lines (those need --verbose)
     assert "  core: 100%" in r.stderr and "epoch" in r.stderr
     output = r.stdout + r.stderr
-    for chatter in ("RayTrainWorker", "TrainController", "Warp ", "INFO ", "Checkpoint successfully"):
+    # (Warp's native "CUDA driver not found" warning, printed by its C++ library, cannot be turned off)
+    for chatter in ("RayTrainWorker", "TrainController", "initialized:", "INFO ", "Checkpoint successfully"):
         assert chatter not in output, chatter
     bundle = json.loads((out / "bundle.json").read_text())
     assert read_manifest(out / bundle["data"])["counts"]["poses"] == 40

@@ -56,6 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cpus-per-worker", type=positive, default=0.5)
     parser.add_argument("--max-failures", type=retries, default=2)
     parser.add_argument("--val-every", type=int, default=1)
+    parser.add_argument("--patience", type=int, default=0, metavar="N",
+                        help="stop once the validation score has not improved for N epochs (0: run --epochs); "
+                        "--epochs is then the most")
     parser.add_argument("--image-encoder", help="image encoder checkpoint or run directory, or `blazepose` "
                         "(pretrained, frozen; needs `make blazepose-env`) (core)")
     parser.add_argument("--pose-encoder", help="pose encoder checkpoint or run directory (core)")
@@ -84,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
     cfg = TrainConfig(task=args.task, run_dir=args.run, data=args.data, epochs=args.epochs,
                       batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay, seed=args.seed,
                       workers=args.workers, gpu=args.gpu, cpus_per_worker=args.cpus_per_worker,
-                      max_failures=args.max_failures, val_every=args.val_every, task_options=options_from(args))
+                      max_failures=args.max_failures, val_every=args.val_every, patience=args.patience,
+                      task_options=options_from(args))
     metrics = fit(cfg)
     shown = {k: round(v, 3) if isinstance(v, float) else v for k, v in metrics.items()
              if k in ("epoch", "best_score") or k.startswith("val/m") or k == "train/loss"}

@@ -30,6 +30,9 @@ class TrainConfig:
     cpus_per_worker: float = 0.5  # fractional: two whole-CPU actors deadlock a 2-core node
     max_failures: int = 2
     val_every: int = 1
+    # stop once the validation score has not improved for this many epochs (0: every epoch runs);
+    # like ``epochs``, it may change when a run resumes
+    patience: int = 0
     task_options: dict[str, Any] = field(default_factory=dict)
 
     def check(self, tasks: Collection[str]) -> None:
@@ -41,6 +44,7 @@ class TrainConfig:
                            ("val_every", MAX_EPOCHS)):
             check_count(name, getattr(self, name), 1, high)
         check_count("max_failures", self.max_failures, -1, MAX_EPOCHS)
+        check_count("patience", self.patience, 0, MAX_EPOCHS)
         check_amount("cpus_per_worker", self.cpus_per_worker, MAX_CPUS_PER_WORKER)
         check_amount("lr", self.lr, 1e3)
         if not isinstance(self.gpu, bool):

@@ -110,7 +110,7 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
         [p for p in model.parameters() if p.requires_grad], lr=cfg.lr, weight_decay=cfg.weight_decay
     )
 
-    start_epoch, best = 0, None
+    start_epoch, best, best_epoch = 0, None, 0
     ckpt = ray.train.get_checkpoint()
     ckpt_dir = None
     if ckpt is not None:
@@ -118,11 +118,13 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
     else:
         ckpt_dir = _latest_local_checkpoint(run_dir)
     if ckpt_dir is not None:
-        start_epoch, best = _restore(ckpt_dir, model, optimizer)
+        start_epoch, best, best_epoch = _restore(ckpt_dir, model, optimizer)
         log.info("rank %d resumes at epoch %d from %s", rank, start_epoch, ckpt_dir)
 
     model = ray.train.torch.prepare_model(model, parallel_strategy="ddp" if world > 1 else None)
     for epoch in range(start_epoch, cfg.epochs):
+        if _patience_spent(cfg.patience, epoch, best_epoch):  # a resumed run that had stopped
+            break
         torch.manual_seed(cfg.seed * 100003 + epoch * 101 + rank)
         started = time.perf_counter()
         train_metrics = task.train_epoch(model, optimizer, train_set, epoch, rank, world, device)
@@ -134,12 +136,15 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
         score = metrics.get(f"val/{task.score_name}")
         improved = score is not None and (best is None or (score > best if task.higher_is_better else score < best))
         if improved:
-            best = score
+            best, best_epoch = score, epoch + 1
         metrics["best_score"] = best
+        stop = score is not None and _patience_spent(cfg.patience, epoch + 1, best_epoch)
+        if stop:
+            metrics["stopped"] = f"no better validation score for {cfg.patience} epochs (best: epoch {best_epoch})"
         with tempfile.TemporaryDirectory() as tmp:
             checkpoint = None
             if rank == 0:
-                _save_state(Path(tmp), _unwrap(model), optimizer, epoch + 1, best)
+                _save_state(Path(tmp), _unwrap(model), optimizer, epoch + 1, best, best_epoch)
                 checkpoint = ray.train.Checkpoint.from_directory(tmp)
                 task.export(_unwrap(model), run_dir / LAST, metrics)
                 if improved:
@@ -149,6 +154,13 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
                 storage.publish(run_dir, given.run_dir, [LAST, METRICS_FILE, "curves.png"]
                                 + ([BEST] if improved else []))
             ray.train.report(metrics, checkpoint=checkpoint)
+        if stop:  # every rank: the score is computed on the whole validation split by each
+            break
+
+
+def _patience_spent(patience: int, epochs_done: int, best_epoch: int) -> bool:
+    """Whether ``patience`` (> 0) epochs have passed since the best one (``best_epoch``, 1-based)."""
+    return patience > 0 and best_epoch > 0 and epochs_done - best_epoch >= patience
 
 
 def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
@@ -156,15 +168,19 @@ def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
 
 
 def _save_state(directory: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                epoch: int, best: float | None) -> None:
+                epoch: int, best: float | None, best_epoch: int) -> None:
     from safetensors.torch import save_file
 
     save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
               str(directory / "model.safetensors"))
-    torch.save({"optimizer": optimizer.state_dict(), "epoch": epoch, "best": best}, directory / STATE_FILE)
+    torch.save({"optimizer": optimizer.state_dict(), "epoch": epoch, "best": best, "best_epoch": best_epoch},
+               directory / STATE_FILE)
 
 
-def _restore(directory: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> tuple[int, float | None]:
+def _restore(directory: Path, model: torch.nn.Module,
+             optimizer: torch.optim.Optimizer) -> tuple[int, float | None, int]:
+    """``(epochs done, best score, epoch of the best score)`` of a checkpoint, its weights and
+    optimiser state loaded (a checkpoint from before ``best_epoch`` was kept: its own epoch)."""
     from safetensors.torch import load_file
 
     from pose_search.checkpoint import load_weights
@@ -172,7 +188,7 @@ def _restore(directory: Path, model: torch.nn.Module, optimizer: torch.optim.Opt
     load_weights(model, load_file(str(directory / "model.safetensors")), repr(str(directory)))
     state = torch.load(directory / STATE_FILE, map_location="cpu", weights_only=True)
     optimizer.load_state_dict(state["optimizer"])
-    return int(state["epoch"]), state["best"]
+    return int(state["epoch"]), state["best"], int(state.get("best_epoch", state["epoch"]))
 
 
 def _append_metrics(run_dir: Path, metrics: dict[str, Any]) -> None:
@@ -274,9 +290,10 @@ def _absolute_paths(task: str, options: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_run_config(run_dir: Path, cfg: TrainConfig) -> None:
-    """A run directory belongs to one configuration; only ``epochs`` may grow on a resume."""
+    """A run directory belongs to one configuration; only ``epochs`` (and ``patience``, the
+    resources) may change on a resume."""
     path = run_dir / RUN_CONFIG_FILE
-    mine = {k: v for k, v in asdict(cfg).items() if k not in ("epochs", "workers", "gpu", "max_failures")}
+    mine = {k: v for k, v in asdict(cfg).items() if k not in ("epochs", "patience", "workers", "gpu", "max_failures")}
     if path.exists():
         stored = {k: v for k, v in json.loads(path.read_text()).items() if k in mine}
         if isinstance(stored.get("task_options"), dict):  # runs written before paths were made absolute

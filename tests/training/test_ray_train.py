@@ -93,3 +93,23 @@ def test_bad_config_fails_before_any_work(tmp_path, tiny_dataset):
     assert missing.returncode == 2 and "neither an encoder checkpoint nor a run directory" in missing.stderr
     assert unknown_option.returncode == 2 and "unknown options ['modle']" in unknown_option.stderr
     assert unknown_task.returncode == 2 and "unknown task 'nonsense'" in unknown_task.stderr
+
+
+def test_patience_stops_a_run_that_no_longer_improves_and_a_resume_keeps_it_stopped(tmp_path, tiny_dataset,
+                                                                                    tiny_encoders):
+    run = tmp_path / "run"
+    # a learning rate too small to move a float32 weight: the validation score of epoch 1 stays the best
+    cmd = [*_cmd(run, tiny_dataset, tiny_encoders, 8), "--patience", "2"]
+    cmd[cmd.index("--workers") + 1], cmd[cmd.index("--lr") + 1] = "1", "1e-12"
+    first = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert first.returncode == 0, first.stderr[-3000:]
+    rows = _metrics(run)
+    assert [r["epoch"] for r in rows] == [1, 2, 3]  # epochs 2 and 3 did not beat epoch 1
+    assert "best: epoch 1" in rows[-1]["stopped"] and "stopped" not in rows[1]
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=600)  # resumes: nothing left to try
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert len(_metrics(run)) == 3
+    more = [*cmd[:-1], "4"]  # more patience: training goes on from epoch 3
+    resumed = subprocess.run(more, capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert [r["epoch"] for r in _metrics(run)] == [1, 2, 3, 4, 5]
