@@ -80,6 +80,9 @@ def main() -> None:
     p.add_argument("--text-model", choices=("pretrained", "scratch"), default="pretrained")
     p.add_argument("--image-epochs", type=int, default=8)
     p.add_argument("--core-epochs", type=int, default=10)
+    p.add_argument("--core-patience", type=int, default=0,
+                   help="cores stop N epochs after their best val mRecall (--core-epochs is then the most; "
+                        "curves: core_curves.py)")
     p.add_argument("--image-encoder", choices=("cnn", "blazepose"), default="cnn",
                    help="cnn: trained on the renders (the paper's setup); blazepose: the frozen pretrained "
                         "BlazePose, no image training, and the index also answers real photos")
@@ -107,8 +110,10 @@ def main() -> None:
                         data=str(data), epochs=epochs, batch_size=batch, lr=lr, task_options=options))
 
     def trained(run: str, epochs: int) -> bool:
+        """``epochs`` epochs logged, or the run stopped by its patience."""
         path = runs / run / "metrics.jsonl"
-        return path.exists() and len(path.read_text().splitlines()) >= epochs
+        lines = path.read_text().splitlines() if path.exists() else []
+        return len(lines) >= epochs or (bool(lines) and "stopped" in json.loads(lines[-1]))
 
     # the PoseVAE is trained only where it is the cores' pose encoder
     stage("posevae", args.pose_encoder != "posevae" or trained("posevae", args.posevae_epochs),
@@ -137,7 +142,8 @@ def main() -> None:
 
         def run_core(core=core, task=task) -> None:
             fit(TrainConfig(task=task, run_dir=str(runs / (core + suffix)), data=str(data), epochs=args.core_epochs,
-                            batch_size=128, lr=2e-4, task_options={"model": core, **encoders}))
+                            batch_size=128, lr=2e-4, patience=args.core_patience,
+                            task_options={"model": core, **encoders}))
         stage(core + suffix, trained(core + suffix, args.core_epochs), run_core, timings, timings_path)
 
     # the gallery of the human-query benchmark (benchmarks/human_queries.py): every pose, pose vectors
@@ -151,7 +157,9 @@ def main() -> None:
         "benchmark": "retrieval_synthetic",
         "dataset": {"size": args.size, "val_fraction": args.val_fraction, "caption": 0},
         "epochs": {"posevae": args.posevae_epochs, "posetext": args.posetext_epochs,
-                   "image": args.image_epochs if args.image_encoder == "cnn" else None, "core": args.core_epochs},
+                   "image": args.image_epochs if args.image_encoder == "cnn" else None, "core": args.core_epochs,
+                   "core_patience": args.core_patience,
+                   "core_trained": {core + suffix: _epochs_logged(runs / (core + suffix)) for core in args.cores}},
         "text_model": args.text_model,
         "text_encoder": text_cfg,
         "posetext": {"lr": args.posetext_lr, "lr_decay": args.posetext_lr_decay},
@@ -167,6 +175,11 @@ def main() -> None:
     Path(args.out).write_text(json.dumps(out, indent=2) + "\n")
     print(json.dumps({k: {m: round(v[m], 1) for m in ("mRecall", "mRecall_single", "mRecall_dual")}
                       for k, v in results.items()}, indent=2))
+
+
+def _epochs_logged(run: Path) -> int:
+    path = run / "metrics.jsonl"
+    return len(path.read_text().splitlines()) if path.exists() else 0
 
 
 def _val_rows(run: Path) -> int:

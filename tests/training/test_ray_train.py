@@ -84,32 +84,42 @@ def test_killed_run_resumes_and_ends_like_an_uninterrupted_one(tmp_path, tiny_da
 def test_bad_config_fails_before_any_work(tmp_path, tiny_dataset):
     cli = [sys.executable, "-m", "pose_search_app", "train"]
     # three independent processes, run together (their start-ups overlap)
-    missing, unknown_option, unknown_task = run_together([
+    missing, unknown_option, unknown_task, bad_patience = run_together([
         [*cli, "core", "--data", str(tiny_dataset), "--run", str(tmp_path / "r"), "--pose-encoder",
          str(tmp_path / "nope"), "--text-encoder", str(tmp_path / "nope2")],
         [*cli, "core", "--run", str(tmp_path / "r"), "--set", "modle=x"],
         [*cli, "nonsense", "--run", str(tmp_path / "r")],
+        [*cli, "core", "--run", str(tmp_path / "r"), "--patience", "-1"],
     ], timeout=300)
     assert missing.returncode == 2 and "neither an encoder checkpoint nor a run directory" in missing.stderr
     assert unknown_option.returncode == 2 and "unknown options ['modle']" in unknown_option.stderr
     assert unknown_task.returncode == 2 and "unknown task 'nonsense'" in unknown_task.stderr
+    assert bad_patience.returncode == 2 and "patience -1" in bad_patience.stderr
 
 
 def test_patience_stops_a_run_that_no_longer_improves_and_a_resume_keeps_it_stopped(tmp_path, tiny_dataset,
                                                                                     tiny_encoders):
+    import ray
+
+    from training.driver import TrainConfig, fit
+
     run = tmp_path / "run"
-    # a learning rate too small to move a float32 weight: the validation score of epoch 1 stays the best
-    cmd = [*_cmd(run, tiny_dataset, tiny_encoders, 8), "--patience", "2"]
-    cmd[cmd.index("--workers") + 1], cmd[cmd.index("--lr") + 1] = "1", "1e-12"
-    first = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    assert first.returncode == 0, first.stderr[-3000:]
-    rows = _metrics(run)
-    assert [r["epoch"] for r in rows] == [1, 2, 3]  # epochs 2 and 3 did not beat epoch 1
-    assert "best: epoch 1" in rows[-1]["stopped"] and "stopped" not in rows[1]
-    again = subprocess.run(cmd, capture_output=True, text=True, timeout=600)  # resumes: nothing left to try
-    assert again.returncode == 0, again.stderr[-3000:]
-    assert len(_metrics(run)) == 3
-    more = [*cmd[:-1], "4"]  # more patience: training goes on from epoch 3
-    resumed = subprocess.run(more, capture_output=True, text=True, timeout=600)
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert [r["epoch"] for r in _metrics(run)] == [1, 2, 3, 4, 5]
+
+    def train(patience: int) -> None:  # in this process: Ray starts once for the three runs
+        # a learning rate too small to move a float32 weight: the validation score of epoch 1 stays the best
+        fit(TrainConfig(task="core", run_dir=str(run), data=str(tiny_dataset), epochs=8, batch_size=8, lr=1e-12,
+                        patience=patience, task_options={"model": "core", "model_config": CORE, **{
+                            f"{m}_encoder": str(path) for m, path in tiny_encoders.items()}}))
+
+    try:
+        train(2)
+        rows = _metrics(run)
+        assert [r["epoch"] for r in rows] == [1, 2, 3]  # epochs 2 and 3 did not beat epoch 1
+        assert "best: epoch 1" in rows[-1]["stopped"] and "stopped" not in rows[1]
+        train(2)  # resumes: nothing left to try
+        assert len(_metrics(run)) == 3
+        train(4)  # more patience: training goes on from epoch 3
+        assert [r["epoch"] for r in _metrics(run)] == [1, 2, 3, 4, 5]
+    finally:
+        ray.shutdown()
+    assert json.loads((run / "run.json").read_text())["patience"] == 4  # (`--patience` of `pose-search train`)
