@@ -18,7 +18,8 @@ def quiet_build() -> None:
     logging.getLogger().setLevel(logging.WARNING)
     for name in ("ray", "ray.data", "ray.train", "faiss"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    # lance warns when a process that imported it forks; Ray's workers fork from a clean raylet
+    # lance warns, when imported, that it is not fork-safe: advice for code that forks after importing
+    # it; the build's own children are spawned (data generation) or started by Ray's raylet
     warnings.filterwarnings("ignore", message="lance is not fork-safe")
     # Ray Data sets its loggers' level from this when it configures them (its progress bars stay:
     # on a terminal they are the index stage's progress; elsewhere they are INFO lines)

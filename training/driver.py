@@ -188,7 +188,8 @@ def _restore(directory: Path, model: torch.nn.Module,
     load_weights(model, load_file(str(directory / "model.safetensors")), repr(str(directory)))
     state = torch.load(directory / STATE_FILE, map_location="cpu", weights_only=True)
     optimizer.load_state_dict(state["optimizer"])
-    return int(state["epoch"]), state["best"], int(state.get("best_epoch", state["epoch"]))
+    best_epoch = state.get("best_epoch", state["epoch"] if state["best"] is not None else 0)
+    return int(state["epoch"]), state["best"], int(best_epoch)
 
 
 def _append_metrics(run_dir: Path, metrics: dict[str, Any]) -> None:
