@@ -13,6 +13,7 @@ lazy module (``importlib.util.LazyLoader``) does.
 from __future__ import annotations
 
 import importlib
+from types import ModuleType
 from typing import Any
 
 
@@ -21,9 +22,12 @@ class _OnFirstUse:
 
     def __init__(self, name: str) -> None:
         self._name = name
+        self._module: ModuleType | None = None
 
-    def __getattr__(self, attr: str) -> Any:
-        return getattr(importlib.import_module(self._name), attr)
+    def __getattr__(self, attr: str) -> Any:  # only for names this object does not have itself
+        if self._module is None:
+            self._module = importlib.import_module(self._name)
+        return getattr(self._module, attr)
 
     def __repr__(self) -> str:
         return f"<{self._name}, imported on first use>"
