@@ -40,7 +40,15 @@ def main() -> None:
     p.add_argument("--cores", default="poseembroider,aligner")
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--val-every", type=int, default=None, help="validation every N epochs (default: epochs // 2)")
-    p.add_argument("--pairtext-epochs", type=int, default=20)
+    p.add_argument("--pairtext-epochs", type=int, default=20, help="the most, with --pairtext-patience")
+    p.add_argument("--pairtext-patience", type=int, default=0,
+                   help="PairText stops N epochs after its best val mRecall (0: all --pairtext-epochs)")
+    p.add_argument("--pairtext-max-tokens", type=int, default=None,
+                   help="tokens PairText's topping reads (default: the PoseText encoder's; the automatic "
+                        "instructions run to ~60-120 MiniLM tokens)")
+    p.add_argument("--patience", type=int, default=0,
+                   help="each head stops N epochs after its best val loss (0: all --epochs; checked at "
+                        "every validation, every --val-every epochs)")
     p.add_argument("--limit", type=int, default=500, help="val pairs evaluated")
     p.add_argument("--out", default=str(Path(__file__).parent / "results" / "instructions.json"))
     args = p.parse_args()
@@ -54,8 +62,11 @@ def main() -> None:
     generate(fix, fix_cfg, workers=os.cpu_count() or 1, pair_features=pair_features)
     seconds["data"] = round(time.perf_counter() - start, 1)
     start = time.perf_counter()
+    pairtext_options: dict = {"text_encoder": str(runs / "posetext")}
+    if args.pairtext_max_tokens is not None:
+        pairtext_options["model_config"] = {"text": {"max_tokens": args.pairtext_max_tokens}}
     fit(TrainConfig(task="pairtext", run_dir=str(runs / "pairtext"), data=str(fix), epochs=args.pairtext_epochs,
-                    batch_size=128, lr=5e-4, task_options={"text_encoder": str(runs / "posetext")}))
+                    batch_size=128, lr=5e-4, patience=args.pairtext_patience, task_options=pairtext_options))
     seconds["pairtext"] = round(time.perf_counter() - start, 1)
     pairtext = load_model(runs / "pairtext")
     results = {}
@@ -65,19 +76,29 @@ def main() -> None:
         # the demo's CPU-sized decoder (2 x 128; the paper-sized 4 x 512 one costs many times more per step)
         fit(TrainConfig(task="instructions", run_dir=str(run), data=str(fix), epochs=args.epochs, batch_size=64,
                         lr=1e-3, weight_decay=1e-4, val_every=args.val_every or max(1, args.epochs // 2),
+                        patience=args.patience,
                         task_options={"core": str(runs / core), "model_config": INSTRUCTIONS_CPU}))
         seconds[f"train_{core}"] = round(time.perf_counter() - start, 1)
         start = time.perf_counter()
         results[core] = evaluate_instructions(load_model(run), fix, "val", pairtext=pairtext, limit=args.limit)
         seconds[f"eval_{core}"] = round(time.perf_counter() - start, 1)
         print(core, json.dumps({k: v for k, v in results[core].items() if isinstance(v, dict)}, indent=1), flush=True)
-    out = {"benchmark": "instructions", "fix_pool": args.size, "epochs": args.epochs,
-           "pairtext_epochs": args.pairtext_epochs, "val_pairs": args.limit,
+    out = {"benchmark": "instructions", "fix_pool": args.size, "epochs": args.epochs, "patience": args.patience,
+           "pairtext_epochs": args.pairtext_epochs, "pairtext_patience": args.pairtext_patience,
+           "pairtext_trained": _run_summary(runs / "pairtext"),
+           "heads_trained": {core: _run_summary(runs / f"instructions_{core}") for core in results},
+           "pairtext_max_tokens": args.pairtext_max_tokens, "val_pairs": args.limit,
            "decoder": INSTRUCTIONS_CPU,
            "results": results, "paper_bedlam_fix": PAPER, "seconds": seconds,
            "machine": {"cpus": os.cpu_count(), "platform": platform.platform()}}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(out, indent=2) + "\n")
+
+
+def _run_summary(run: Path) -> dict:
+    """Epochs logged and why the run stopped (``metrics.jsonl``): the evidence of convergence."""
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    return {"epochs": len(rows), "stopped": rows[-1].get("stopped") if rows else None}
 
 
 if __name__ == "__main__":

@@ -49,6 +49,7 @@ class CoreConfig:
     core_ffn: int = 512
     dropout: float = 0.1
     projection_heads: bool = True  # False: the "no projection heads" ablation
+    head_hidden: int | None = None  # the re-projection heads' hidden width (None: latent_dim, as released)
     logit_scale_init: float = 10.0
     train_subsets: str = "single+dual"  # which subsets training feeds: single, single+dual, all
 
@@ -60,6 +61,9 @@ class CoreConfig:
             raise ValueError(f"input_dims: unknown modalities {sorted(unknown)}; use {MODALITIES}")
         if self.train_subsets not in ("single", "single+dual", "all"):
             raise ValueError(f"train_subsets {self.train_subsets!r}: expected single, single+dual or all")
+        if self.head_hidden is not None and (isinstance(self.head_hidden, bool) or not isinstance(self.head_hidden, int)
+                                             or self.head_hidden < 1):
+            raise ValueError(f"head_hidden {self.head_hidden!r}: expected a whole number >= 1 (or null: latent_dim)")
         if self.core_width % self.core_heads:
             raise ValueError("core_width must be divisible by core_heads")
 
@@ -182,7 +186,7 @@ class PoseEmbroider(_Base):
         else:
             self.core_mlp = nn.Sequential(nn.Linear(d, d), nn.ReLU(), nn.Linear(d, d))
         self.heads = nn.ModuleDict(
-            {m: MiniMLP(d, d) if cfg.projection_heads else nn.Identity() for m in self.modalities}
+            {m: MiniMLP(d, d, cfg.head_hidden) if cfg.projection_heads else nn.Identity() for m in self.modalities}
         )
 
     def representation(self, refs: dict[str, torch.Tensor], subset: Subset) -> torch.Tensor:

@@ -72,6 +72,15 @@ def test_registry_and_config_errors():
         CoreConfig(variant="big").check()
 
 
+def test_head_width_is_a_choice_and_a_bad_one_is_a_clear_error():
+    wide = build_core(head_hidden=48, **TINY)
+    assert wide.heads["pose"][0].out_features == 48 and wide.heads["pose"][2].in_features == 48
+    assert build_core(**TINY).heads["pose"][0].out_features == 32  # default: the latent width
+    for bad in (0, 2.5, True):
+        with pytest.raises(ValueError, match="head_hidden"):
+            build_core(head_hidden=bad, **TINY)
+
+
 def test_default_sizes_match_the_released_code():
     model = create_model("poseembroider")
     assert model.cfg.core_width == 256 and model.cfg.core_layers == 1 and model.cfg.core_ffn == 512

@@ -30,13 +30,15 @@ def test_defaults_and_given_values(tmp_path):
     # a whole number is a number; the warm-up belongs to the tasks that declare a schedule
     assert _task("instructions", tmp_path, grad_clip=2).options.grad_clip == 2
     assert isinstance(_task("instructions", tmp_path).options, ScheduleOptions)
-    assert not isinstance(_task("core", tmp_path).options, ScheduleOptions)
+    assert isinstance(_task("core", tmp_path, warmup_steps=10).options, ScheduleOptions)
+    assert not isinstance(_task("hps", tmp_path).options, ScheduleOptions)
 
 
 @pytest.mark.parametrize("task, options, message", [
     ("core", {"modle": "x"}, r"task 'core': unknown options \['modle'\]; known: \[.*'model'"),
     ("posetext", {"image_encoder": "blazepose"}, r"task 'posetext': unknown options \['image_encoder'\]"),
-    ("core", {"warmup_steps": 10}, r"unknown options \['warmup_steps'\]"),  # core has no schedule
+    ("hps", {"warmup_steps": 10}, r"unknown options \['warmup_steps'\]"),  # hps has no schedule
+    ("core", {"lr_decay": "step"}, r"option lr_decay='step': expected one of 'none', 'cosine'"),
     ("posetext", {"max_tokens": "64"}, r"option max_tokens='64': expected a whole number"),
     ("posetext", {"max_tokens": True}, r"option max_tokens=True: expected a whole number"),
     ("posetext", {"max_tokens": 0}, r"option max_tokens=0: expected a whole number >= 1"),

@@ -118,7 +118,10 @@ class ImageOptions(TaskOptions):
 
 
 @dataclass(frozen=True)
-class CoreOptions(TaskOptions):
+class CoreOptions(ScheduleOptions):
+    """The paper trains its cores at a constant lr (no warm-up, no decay): the defaults; the
+    schedule options are there to test that choice."""
+
     model: str = "poseembroider"
     image_encoder: str | None = None  # a checkpoint or run directory, or "blazepose"
     pose_encoder: str | None = None
