@@ -6,6 +6,8 @@ core was trained until it stopped improving (a run stopped by ``--patience`` say
 row; its best epoch is marked).
 
     .venv/bin/python benchmarks/core_curves.py --root experiments/synthetic --out docs/core_curves.png
+    .venv/bin/python benchmarks/core_curves.py --root experiments/synthetic60k --out docs/core_explanations.png \
+        --runs poseembroider aligner poseembroider-cosine poseembroider-temp30 aligner-temp30
 """
 
 from __future__ import annotations
@@ -59,8 +61,15 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--root", default="experiments/synthetic")
     p.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "docs" / "core_curves.png"))
+    p.add_argument("--runs", nargs="+", default=None, metavar="NAME",
+                   help="only these runs (default: every core run, the explanations' variants included)")
     args = p.parse_args()
     runs = core_runs(Path(args.root))
+    if args.runs:
+        missing = sorted(set(args.runs) - set(runs))
+        if missing:
+            p.error(f"no core run {', '.join(missing)} under {args.root}/runs (found: {', '.join(runs) or 'none'})")
+        runs = {name: runs[name] for name in args.runs}
     if not runs:
         p.error(f"no core runs with a metrics.jsonl under {args.root}/runs")
     curves = {name: read_curve(run) for name, run in runs.items()}

@@ -44,8 +44,8 @@ def main() -> None:
     p.add_argument("--pairtext-patience", type=int, default=0,
                    help="PairText stops N epochs after its best val mRecall (0: all --pairtext-epochs)")
     p.add_argument("--pairtext-max-tokens", type=int, default=None,
-                   help="tokens PairText's topping reads (default: the PoseText encoder's; the automatic "
-                        "instructions run to ~60-120 MiniLM tokens)")
+                   help="tokens PairText's topping reads (default: the PoseText encoder's; the lengths of the "
+                        "instructions are in the results, instruction_tokens)")
     p.add_argument("--patience", type=int, default=0,
                    help="each head stops N epochs after its best val loss (0: all --epochs; checked at "
                         "every validation, every --val-every epochs)")
@@ -59,7 +59,11 @@ def main() -> None:
     start = time.perf_counter()
     fix_cfg, pair_features = for_config(GenerateConfig(kind="fix", size=args.size, seed=1, val_fraction=0.15,
                                                        pair_feature=str(runs / "posetext")))
-    generate(fix, fix_cfg, workers=os.cpu_count() or 1, pair_features=pair_features)
+    stored = json.loads((fix / "manifest.json").read_text()) if (fix / "manifest.json").exists() else {}
+    if stored.get("status") != "complete":  # (a complete set is not planned again: a rerun goes on training)
+        generate(fix, fix_cfg, workers=os.cpu_count() or 1, pair_features=pair_features)
+    elif stored["config"].get("size") != args.size:
+        p.error(f"{fix} holds a fix set of {stored['config'].get('size')} poses, not --size {args.size}")
     seconds["data"] = round(time.perf_counter() - start, 1)
     start = time.perf_counter()
     pairtext_options: dict = {"text_encoder": str(runs / "posetext")}
@@ -87,12 +91,30 @@ def main() -> None:
            "pairtext_epochs": args.pairtext_epochs, "pairtext_patience": args.pairtext_patience,
            "pairtext_trained": _run_summary(runs / "pairtext"),
            "heads_trained": {core: _run_summary(runs / f"instructions_{core}") for core in results},
-           "pairtext_max_tokens": args.pairtext_max_tokens, "val_pairs": args.limit,
+           "pairtext_max_tokens": args.pairtext_max_tokens, "instruction_tokens": instruction_tokens(fix),
+           "val_pairs": args.limit,
            "decoder": INSTRUCTIONS_CPU,
            "results": results, "paper_bedlam_fix": PAPER, "seconds": seconds,
            "machine": {"cpus": os.cpu_count(), "platform": platform.platform()}}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(out, indent=2) + "\n")
+
+
+def instruction_tokens(fix: Path) -> dict[str, float]:
+    """Lengths of the training instructions in the pretrained backbone's tokens, [CLS] and [SEP] included, uncut."""
+    import numpy as np
+    from tokenizers import Tokenizer
+
+    from pose_search.data.pairs import load_pairs
+    from pose_search.models.encoders.minilm import minilm_dir
+
+    tokenizer = Tokenizer.from_file(str(minilm_dir() / "tokenizer.json"))
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    texts = [t for ts in load_pairs(fix, "train", "all")["instructions"] for t in ts]
+    n = np.array([len(e.ids) for e in tokenizer.encode_batch(texts)])
+    return {"texts": len(texts), "median": float(np.median(n)), "p90": float(np.percentile(n, 90)),
+            "over_64": float((n > 64).mean()), "over_128": float((n > 128).mean())}
 
 
 def _run_summary(run: Path) -> dict:
