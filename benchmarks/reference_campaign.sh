@@ -19,6 +19,7 @@ $PY benchmarks/retrieval_synthetic.py --root $R --size 66000 --image-encoder bla
   --posetext-lr 3e-3 --posetext-lr-decay cosine --text-max-tokens 128 \
   --out benchmarks/results/retrieval_synthetic.json
 $PY benchmarks/core_curves.py --root $R --out docs/core_curves.png --runs poseembroider aligner poseembroider-mlp poseembroider-noheads
+$PY benchmarks/retrieval_table.py benchmarks/results/retrieval_synthetic.json
 echo "== $(date) instructions"
 $PY benchmarks/instructions.py --root $R --size 30000 --pairtext-epochs 60 --pairtext-patience 3 --pairtext-max-tokens 128 \
   --epochs 12 --val-every 1 --patience 3
