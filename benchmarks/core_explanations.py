@@ -110,20 +110,19 @@ def run_summary(run: Path) -> dict[str, Any]:
 
 
 def summarise(root: Path, variants: list[Variant]) -> dict[str, Any]:
-    """Every trained variant and its reference: final numbers and the difference in mRecall."""
+    """The variants of ``variants`` that have a best checkpoint, and their references: final
+    numbers and the difference in mRecall."""
     def final(run: Path) -> dict[str, Any]:
         metrics = evaluate(run)
         return {"run": run_summary(run), "mRecall": metrics["mRecall"], "mRecall_single": metrics["mRecall_single"],
                 "mRecall_dual": metrics["mRecall_dual"], "results": metrics}
 
-    references = {v.reference for v in variants if (root / "runs" / v.reference / "best").exists()}
+    trained = [v for v in variants if (root / "runs" / v.name / "best").exists()]
+    references = {v.reference for v in trained if (root / "runs" / v.reference / "best").exists()}
     ref = {name: final(root / "runs" / name) for name in sorted(references)}
     out: dict[str, Any] = {}
-    for v in variants:
-        run = root / "runs" / v.name
-        if not (run / "best").exists():
-            continue
-        entry = {**asdict(v), **final(run)}
+    for v in trained:
+        entry = {**asdict(v), **final(root / "runs" / v.name)}
         if v.reference in ref:
             entry["delta_mRecall"] = entry["mRecall"] - ref[v.reference]["mRecall"]
         out[v.name] = entry
@@ -156,7 +155,8 @@ def main() -> None:
         seconds[v.name] = round(time.perf_counter() - start, 1)
     out = {"benchmark": "core_explanations", "root": str(root), "encoders": encoders,
            "epochs": args.epochs, "patience": args.patience, "seconds_this_invocation": seconds,
-           "machine": {"cpus": os.cpu_count(), "platform": platform.platform()}, **summarise(root, variants)}
+           # every trained variant, also those of earlier invocations: the file holds them all
+           "machine": {"cpus": os.cpu_count(), "platform": platform.platform()}, **summarise(root, list(VARIANTS))}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(out, indent=2) + "\n")
     for name, entry in out["variants"].items():
