@@ -13,10 +13,11 @@ row; its best epoch is marked).
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import matplotlib
+
+from pose_search.run_layout import read_metrics
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -26,8 +27,7 @@ CORES = ("poseembroider", "poseembroider-paper", "aligner", "poseembroider-mlp",
 
 def read_curve(run: Path) -> dict[str, list[float]]:
     """``epoch``, ``mRecall`` (val) and ``loss`` (train) columns of a run's ``metrics.jsonl``."""
-    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
-    rows = [r for r in rows if "val/mRecall" in r]
+    rows = [r for r in read_metrics(run) if "val/mRecall" in r]
     return {"epoch": [r["epoch"] for r in rows], "mRecall": [r["val/mRecall"] for r in rows],
             "loss": [r.get("train/loss", float("nan")) for r in rows],
             "stopped": [r["stopped"] for r in rows if "stopped" in r]}

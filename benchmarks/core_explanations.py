@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.retrieval_synthetic import evaluate  # noqa: E402
+from pose_search.run_layout import read_metrics  # noqa: E402
 
 ENCODER_KEYS = ("image_encoder", "pose_encoder", "text_encoder")
 
@@ -102,7 +103,7 @@ def train_config(variant: Variant, root: Path, encoders: dict[str, str], epochs:
 
 def run_summary(run: Path) -> dict[str, Any]:
     """Epochs logged, the best epoch and score, and why it stopped, from ``metrics.jsonl``."""
-    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    rows = read_metrics(run)
     scored = [r for r in rows if "val/mRecall" in r]
     best = max(scored, key=lambda r: r["val/mRecall"]) if scored else {}
     return {"epochs": len(rows), "best_epoch": best.get("epoch"), "best_val_mRecall": best.get("val/mRecall"),

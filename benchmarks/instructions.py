@@ -119,7 +119,9 @@ def instruction_tokens(fix: Path) -> dict[str, float]:
 
 def _run_summary(run: Path) -> dict:
     """Epochs logged and why the run stopped (``metrics.jsonl``): the evidence of convergence."""
-    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    from pose_search.run_layout import read_metrics
+
+    rows = read_metrics(run)
     return {"epochs": len(rows), "stopped": rows[-1].get("stopped") if rows else None}
 
 

@@ -63,6 +63,7 @@ def main() -> None:
     from indexing.build import BuildConfig, build
     from pose_search.data.generate import GenerateConfig
     from pose_search.data.generate import run as generate
+    from pose_search.run_layout import read_metrics
     from pose_search_app.build import TEXT_CPU
     from training.driver import TrainConfig, fit
 
@@ -111,9 +112,8 @@ def main() -> None:
 
     def trained(run: str, epochs: int) -> bool:
         """``epochs`` epochs logged, or the run stopped by its patience."""
-        path = runs / run / "metrics.jsonl"
-        lines = path.read_text().splitlines() if path.exists() else []
-        return len(lines) >= epochs or (bool(lines) and "stopped" in json.loads(lines[-1]))
+        rows = read_metrics(runs / run)
+        return len(rows) >= epochs or (bool(rows) and "stopped" in rows[-1])
 
     # the PoseVAE is trained only where it is the cores' pose encoder
     stage("posevae", args.pose_encoder != "posevae" or trained("posevae", args.posevae_epochs),
@@ -159,7 +159,7 @@ def main() -> None:
         "epochs": {"posevae": args.posevae_epochs, "posetext": args.posetext_epochs,
                    "image": args.image_epochs if args.image_encoder == "cnn" else None, "core": args.core_epochs,
                    "core_patience": args.core_patience,
-                   "core_trained": {core + suffix: _epochs_logged(runs / (core + suffix)) for core in args.cores}},
+                   "core_trained": {core + suffix: len(read_metrics(runs / (core + suffix))) for core in args.cores}},
         "text_model": args.text_model,
         "text_encoder": text_cfg,
         "posetext": {"lr": args.posetext_lr, "lr_decay": args.posetext_lr_decay},
@@ -175,11 +175,6 @@ def main() -> None:
     Path(args.out).write_text(json.dumps(out, indent=2) + "\n")
     print(json.dumps({k: {m: round(v[m], 1) for m in ("mRecall", "mRecall_single", "mRecall_dual")}
                       for k, v in results.items()}, indent=2))
-
-
-def _epochs_logged(run: Path) -> int:
-    path = run / "metrics.jsonl"
-    return len(path.read_text().splitlines()) if path.exists() else 0
 
 
 def _val_rows(run: Path) -> int:

@@ -32,7 +32,7 @@ from typing import Any
 import torch
 
 from pose_search import storage
-from pose_search.run_layout import BEST, LAST, METRICS_FILE
+from pose_search.run_layout import BEST, LAST, METRICS_FILE, read_metrics
 from training.config import TrainConfig
 
 log = logging.getLogger(__name__)
@@ -194,8 +194,7 @@ def _restore(directory: Path, model: torch.nn.Module,
 
 def _append_metrics(run_dir: Path, metrics: dict[str, Any]) -> None:
     path = run_dir / METRICS_FILE
-    rows = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
-    rows = [r for r in rows if r["epoch"] < metrics["epoch"]]  # a resumed epoch replaces its row
+    rows = [r for r in read_metrics(run_dir) if r["epoch"] < metrics["epoch"]]  # a resumed epoch replaces its row
     rows.append({k: (float(v) if isinstance(v, (int, float)) and v is not None else v) for k, v in metrics.items()})
     tmp = path.with_suffix(".tmp")
     tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -210,7 +209,7 @@ def plot_curves(run_dir: Path) -> Path | None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [json.loads(line) for line in (run_dir / METRICS_FILE).read_text().splitlines()]
+    rows = read_metrics(run_dir)
     keys = sorted({k for r in rows for k in r if k.startswith(("train/", "val/")) and "/" in k
                    and isinstance(r[k], float)})
     keys = [k for k in keys if k.count("/") == 1][:8]
